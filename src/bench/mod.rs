@@ -1,0 +1,1 @@
+//! Many phones: watch the adb server, one flow task per phone, shared progress.

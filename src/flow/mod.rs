@@ -1,0 +1,1 @@
+//! One phone's journey: steps, preconditions, interlocks and checkpoints.

@@ -1,0 +1,11 @@
+//! The face of mi-offboard: parse the command line, dispatch, print, exit. The only place
+//! that writes to the terminal.
+
+mod cli;
+
+use clap::Parser;
+
+fn main() {
+    let cli = cli::Cli::parse();
+    match cli.command {}
+}

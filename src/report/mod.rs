@@ -1,0 +1,1 @@
+//! Report types (serde), the SQLite journal, and the printable certificate.

@@ -1,0 +1,1 @@
+//! Device side of the ADB transport (being written).

@@ -1,0 +1,75 @@
+//! The seam between the simulated ADB transport ([`super::adbd`]) and a simulated phone
+//! ([`super::phone`]). The transport knows packets and services; the phone knows what a
+//! command does. Neither reaches into the other past this trait.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+
+/// A boxed, sendable future (the trait must stay object-safe).
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Bytes the host sends to a running shell command; the channel closes at stdin EOF
+/// (shell v2 "close stdin" packet, or the stream closing).
+pub type Stdin = tokio::sync::mpsc::Receiver<Vec<u8>>;
+
+/// What a shell command produced. The transport frames it as shell v2 packets, or merges
+/// stdout and stderr for v1 `shell:` and `exec:` (where the exit code is lost, as on a
+/// real phone).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ShellOutput {
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub code: u8,
+}
+
+/// Whether the phone can be reached over USB debugging right now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Link {
+    /// Accepting connections.
+    Up,
+    /// Unplugged or rebooting: every open connection is closed and new ones are refused
+    /// until the link is `Up` again.
+    Down,
+    /// USB debugging is off for good (the phone was factory reset): connections are
+    /// closed and refused for ever.
+    Gone,
+}
+
+/// Faults and costs that live in the transport. Read at the start of each connection and
+/// each sync transfer, so tests can change them while a phone runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TransportFaults {
+    /// Close the connection after this many bytes of sync file data have been sent on it.
+    pub drop_after_sync_bytes: Option<u64>,
+    /// Stop answering anything (sockets stay open, nothing is read or written).
+    pub stall: bool,
+    /// Cap on sync file throughput in bytes per second (USB 2 is about 40 MB/s);
+    /// `None` is unlimited.
+    pub sync_bytes_per_sec: Option<u64>,
+}
+
+/// A simulated phone as the transport sees it.
+pub trait Device: Send + Sync + 'static {
+    /// The phone's serial number (`ro.serialno`).
+    fn serial(&self) -> String;
+    /// The CNXN banner: `device::ro.product.name=X;ro.product.model=Y;ro.product.device=Z;features=a,b,c`.
+    fn banner(&self) -> String;
+    /// Runs a shell command line as `/system/bin/sh -c` would on the phone.
+    fn shell<'a>(&'a self, command: &'a str, stdin: Stdin) -> BoxFuture<'a, ShellOutput>;
+    /// Maps a device path to the host file that backs it, for the sync service.
+    /// Errors are errno values (2 ENOENT, 13 EACCES, …) sent back to the host.
+    fn resolve(&self, device_path: &str) -> Result<PathBuf, i32>;
+    /// A file below a resolved path the phone refuses to read (permissions on a real
+    /// phone); the sync service answers RECV with "Permission denied".
+    fn readable(&self, device_path: &str) -> bool;
+    /// `reboot:` / `reboot:recovery` / `reboot:bootloader` (target is the part after the colon).
+    fn reboot(&self, target: &str);
+    /// Watches the USB-debugging link; the transport closes connections on `Down`/`Gone`.
+    fn link(&self) -> tokio::sync::watch::Receiver<Link>;
+    /// The transport's faults and costs, as set now.
+    fn faults(&self) -> TransportFaults;
+    /// Records that a service was opened (`shell,v2,raw:…`, `sync:`, …) so tests can see
+    /// what the phone was asked to do.
+    fn record(&self, service: &str);
+}
