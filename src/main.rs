@@ -2,6 +2,7 @@
 //! that writes to the terminal.
 
 mod cli;
+mod cmd;
 
 use clap::Parser;
 

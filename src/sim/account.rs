@@ -1,0 +1,1 @@
+//! Xiaomi's account web service, simulated (being written).
