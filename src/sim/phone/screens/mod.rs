@@ -307,8 +307,7 @@ impl Ui {
     /// Whole seconds left on a count-down, rounded up as the button label shows them.
     fn remaining(&self, until: Instant) -> u64 {
         let left = until.saturating_duration_since(self.now());
-        let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
-        secs
+        left.as_secs() + u64::from(left.subsec_nanos() > 0)
     }
 
     /// `input ARGS…` (tap X Y | text S | keyevent K | swipe …), after the phone checked

@@ -11,13 +11,10 @@ pub fn solid(name: &str) -> Vec<u8> {
         (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
     });
     let rgb = [(h >> 16) as u8, (h >> 8) as u8, h as u8];
-    let mut raw = Vec::with_capacity(((WIDTH * 3 + 1) * HEIGHT) as usize);
-    for _ in 0..HEIGHT {
-        raw.push(0); // filter: none
-        for _ in 0..WIDTH {
-            raw.extend_from_slice(&rgb);
-        }
-    }
+    // Each scanline: filter byte 0 (none), then the pixels.
+    let mut line = vec![0u8];
+    line.extend(rgb.iter().copied().cycle().take((WIDTH * 3) as usize));
+    let raw = line.repeat(HEIGHT as usize);
     let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
     let mut ihdr = Vec::with_capacity(13);
     ihdr.extend_from_slice(&WIDTH.to_be_bytes());

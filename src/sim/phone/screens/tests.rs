@@ -607,13 +607,3 @@ fn screencap_is_a_png_named_after_the_screen() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.windows(4).any(|x| x == b"home"));
 }
-
-#[test]
-#[ignore = "prints fixtures for manual inspection"]
-fn print_fixtures() {
-    let mut w = world(Lang::Zh);
-    let mut u = ui(OsFlavour::HyperOs1);
-    u.am_start(&mut w, &args(ACCOUNT));
-    println!("{}", u.dump(&w).unwrap_or_default());
-    std::fs::write("/tmp/screens_sim.png", u.screencap_png(&w)).ok();
-}
