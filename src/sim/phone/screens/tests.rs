@@ -607,3 +607,19 @@ fn screencap_is_a_png_named_after_the_screen() {
     assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
     assert!(png.windows(4).any(|x| x == b"home"));
 }
+
+#[test]
+fn typed_password_never_shows_in_debug_or_dumps() {
+    let mut w = world(Lang::En);
+    let mut u = ui(OsFlavour::Miui14);
+    u.am_start(&mut w, &args(ACCOUNT));
+    tap_id(&mut u, &mut w, "com.xiaomi.account:id/logout_btn");
+    let field = dump(&mut u, &w)
+        .into_iter()
+        .find(|n| n.password)
+        .expect("field");
+    tap(&mut u, &mut w, field.centre);
+    input(&mut u, &mut w, &["text", "s3cr3t%sword"]);
+    assert!(!format!("{u:?}").contains("s3cr3t"));
+    assert!(!u.dump(&w).unwrap_or_default().contains("s3cr3t"));
+}
