@@ -196,6 +196,11 @@ async fn write_loop(
                 Outgoing::Packet(p) => {
                     w.write_all(&p.header()).await.is_ok() && w.write_all(&p.data).await.is_ok()
                 }
+                Outgoing::Flushed(done) => {
+                    let ok = w.flush().await.is_ok();
+                    let _ = done.send(());
+                    ok
+                }
                 Outgoing::Kill => {
                     let _ = w.flush().await;
                     let _ = w.shutdown().await;

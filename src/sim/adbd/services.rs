@@ -104,7 +104,7 @@ pub async fn run(
             one_command(&ctx, input, &mut output, &command, false, false).await
         }
         Service::Sync => super::sync::serve(&ctx, ByteReader::new(input), &mut output).await,
-        Service::Reboot(target) => reboot(&ctx, &target).await,
+        Service::Reboot(target) => reboot(&ctx, &target, &mut output).await,
         Service::Text(text) => text_reply(&mut output, text).await,
     };
 }
@@ -114,7 +114,10 @@ async fn text_reply(output: &mut StreamOutput, text: &str) -> Result<(), Closed>
     output.finish().await
 }
 
-async fn reboot(ctx: &ConnCtx, target: &str) -> Result<(), Closed> {
+async fn reboot(ctx: &ConnCtx, target: &str, output: &mut StreamOutput) -> Result<(), Closed> {
+    // adbd acknowledges the OPEN before the phone goes down; make sure the host has it,
+    // or `adb reboot` reports "error: closed".
+    output.on_the_wire().await?;
     ctx.device.reboot(target);
     if *ctx.device.link().borrow() != Link::Up {
         // The phone went away: the connection closes under the host, as adbd dies with

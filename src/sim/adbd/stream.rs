@@ -18,6 +18,8 @@ pub enum Outgoing {
     Packet(Packet),
     /// Flush what came before, then close the TCP connection (the sync-drop fault).
     Kill,
+    /// Flush what came before, then say so (before the phone drops off on reboot).
+    Flushed(tokio::sync::oneshot::Sender<()>),
 }
 
 pub type OutTx = mpsc::Sender<Outgoing>;
@@ -238,6 +240,17 @@ impl StreamOutput {
     pub async fn finish(&mut self) -> Result<(), Closed> {
         self.flush().await?;
         self.wait_okay().await
+    }
+
+    /// Returns once everything sent so far (this stream's OKAY included) is on the wire.
+    pub async fn on_the_wire(&mut self) -> Result<(), Closed> {
+        self.flush().await?;
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.out
+            .send(Outgoing::Flushed(tx))
+            .await
+            .map_err(|_| Closed)?;
+        rx.await.map_err(|_| Closed)
     }
 
     /// Sends what is queued, then has the connection closed under the host's feet.
