@@ -356,6 +356,55 @@ fn shell_stdin_reaches_the_command_and_closes() {
 }
 
 #[test]
+fn shell_without_a_command_reads_commands_from_stdin() {
+    let sim = Sim::start(&["FAKE0013"]);
+    let adb = common::AdbServer::start();
+    let s = adb.connect(sim.port(0));
+    let mut child = adb
+        .command()
+        .args(["-s", &s, "shell"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(b"echo one\ngetprop ro.product.manufacturer\nexit 5\n")
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(text(&out.stdout), "one\nXiaomi\n");
+    assert_eq!(out.status.code(), Some(5));
+}
+
+#[test]
+fn stalled_phone_keeps_the_socket_open_without_answering() {
+    let sim = Sim::start(&["FAKE0014"]);
+    let phone = sim.phone(0);
+    phone.set_faults(TransportFaults {
+        stall: true,
+        ..Default::default()
+    });
+    let mut s = TcpStream::connect(("127.0.0.1", sim.port(0))).unwrap();
+    s.write_all(&cnxn()).unwrap();
+    s.set_read_timeout(Some(Duration::from_millis(500)))
+        .unwrap();
+    let mut buf = [0u8; 24];
+    let err = s.read(&mut buf).expect_err("a stalled phone answered");
+    assert!(matches!(
+        err.kind(),
+        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+    ));
+    // Lifting the stall lets the same connection go on.
+    phone.set_faults(TransportFaults::default());
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    let (cmd, _, _, _) = read_packet(&mut s).unwrap();
+    assert_eq!(&cmd, b"CNXN");
+}
+
+#[test]
 fn exec_out_returns_raw_bytes() {
     let sim = Sim::start(&["FAKE0005"]);
     let adb = common::AdbServer::start();
@@ -471,7 +520,10 @@ fn push_round_trips_and_creates_parent_directories() {
     ]);
     assert!(!out.status.success());
     let said = format!("{}{}", text(&out.stdout), text(&out.stderr));
-    assert!(said.contains("remote open failed: Permission denied"), "{said}");
+    assert!(
+        said.contains("remote open failed: Permission denied"),
+        "{said}"
+    );
 }
 
 #[test]
