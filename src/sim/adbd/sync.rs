@@ -28,6 +28,8 @@ pub const SYNC_DATA_MAX: usize = 64 * 1024;
 /// Longest path a request may carry.
 pub const MAX_PATH: usize = 1024;
 
+/// How often a stalled transfer looks whether the stall was lifted.
+const STALL_POLL: Duration = Duration::from_millis(100);
 const ENOENT: i32 = 2;
 const EIO: i32 = 5;
 const EACCES: i32 = 13;
@@ -393,9 +395,12 @@ async fn recv(ctx: &ConnCtx, path: &str, out: &mut StreamOutput) -> Result<bool,
             }
         };
         if ctx.device.faults().stall {
-            // A stalled phone: the host's pull hangs with the socket open.
+            // A stalled phone: the host's pull hangs with the socket open until the
+            // fault is lifted or the connection ends.
             out.flush().await?;
-            std::future::pending::<()>().await;
+            while ctx.device.faults().stall {
+                tokio::time::sleep(STALL_POLL).await;
+            }
         }
         let before = ctx
             .sync_sent
