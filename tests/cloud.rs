@@ -310,3 +310,38 @@ fn plain_http_to_another_host_is_refused() {
         assert!(e.to_string().contains("use https"), "{e}");
     }
 }
+
+/// Guards the guard: the recorder does notice a plain password, so the checks above
+/// can fail.
+#[tokio::test]
+async fn the_recorder_catches_a_client_that_sends_the_plain_password() {
+    let svc = Service::start(account(false, false)).await;
+    let http = reqwest::Client::new();
+    let first = http
+        .get(format!(
+            "{}/pass/serviceLogin?sid=passport&_json=true",
+            svc.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let first: serde_json::Value =
+        serde_json::from_str(first.trim_start_matches("&&&START&&&")).unwrap();
+    let sign = first["_sign"].as_str().unwrap();
+    http.post(format!("{}/pass/serviceLoginAuth2", svc.url))
+        .form(&[
+            ("user", USER),
+            ("hash", PASSWORD),
+            ("_sign", sign),
+            ("qs", "q"),
+            ("callback", "c"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert!(svc.recorder.saw(PASSWORD));
+    assert_eq!(svc.recorder.violations().len(), 1);
+}

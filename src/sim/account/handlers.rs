@@ -489,8 +489,11 @@ pub(super) async fn deletion_page(State(svc): State<Svc>, headers: HeaderMap) ->
         .devices_of(&user_id)
         .into_iter()
         .map(|d| {
-            let imei = if d.imei.len() > 10 {
-                format!("{}******{}", &d.imei[..6], &d.imei[d.imei.len() - 4..])
+            let chars: Vec<char> = d.imei.chars().collect();
+            let imei = if chars.len() > 10 {
+                let head: String = chars[..6].iter().collect();
+                let tail: String = chars[chars.len() - 4..].iter().collect();
+                format!("{head}******{tail}")
             } else {
                 "******".into()
             };
