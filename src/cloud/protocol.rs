@@ -80,7 +80,7 @@ pub mod identity {
     pub const COOKIE_SESSION: &str = "identity_session";
 }
 
-/// The project's model of account deletion (issue 6) — a **[guess]** until checked
+/// The project's model of account deletion (issue 6) — a **\[guess\]** until checked
 /// against a real browser session.
 pub mod deletion {
     /// `GET INFO?_json=true` with the session cookies: who is signed in, which devices
