@@ -32,4 +32,7 @@ pub struct Cli {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {}
+pub enum Command {
+    /// Xiaomi's web service: delete the owner's account, check a phone's activation lock.
+    Cloud(crate::cmd::cloud::CloudArgs),
+}
