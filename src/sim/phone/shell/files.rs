@@ -848,7 +848,7 @@ fn stat(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
                 continue;
             }
             match chars.next() {
-                Some('s') => out.push_str(&e.meta.len().to_string()),
+                Some('s') => out.push_str(&size_of(&e).to_string()),
                 Some('Y') | Some('X') | Some('Z') => out.push_str(&mtime.to_string()),
                 Some('y') | Some('x') | Some('z') => out.push_str(&human),
                 Some('n') => out.push_str(&e.shown),
