@@ -367,3 +367,94 @@ async fn state_file_records_commands_but_never_typed_text() {
     assert_eq!(v["link"], "up");
     assert_eq!(v["counters"]["texts"], 1);
 }
+
+/// A node of a dump: (text, resource-id, password, centre).
+fn nodes(xml: &str) -> Vec<(String, String, bool, (i32, i32))> {
+    let doc = roxmltree::Document::parse(xml).expect("dump parses");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("node"))
+        .map(|n| {
+            let b: Vec<i32> = n
+                .attribute("bounds")
+                .unwrap_or("")
+                .split(|c: char| !c.is_ascii_digit() && c != '-')
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            let centre = if b.len() == 4 {
+                ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+            } else {
+                (0, 0)
+            };
+            (
+                n.attribute("text").unwrap_or("").to_string(),
+                n.attribute("resource-id").unwrap_or("").to_string(),
+                n.attribute("password") == Some("true"),
+                centre,
+            )
+        })
+        .collect()
+}
+
+async fn dump(p: &Phone) -> Vec<(String, String, bool, (i32, i32))> {
+    let out = sh(p, "uiautomator dump /dev/tty").await;
+    let s = text(&out.stdout);
+    let xml = s
+        .strip_suffix("UI hierchary dumped to: /dev/tty\n")
+        .unwrap_or_else(|| panic!("dump output: {s} / {}", text(&out.stderr)));
+    nodes(xml)
+}
+
+async fn tap(p: &Phone, at: (i32, i32)) {
+    let out = sh(p, &format!("input tap {} {}", at.0, at.1)).await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn scripted_sign_out_through_the_shell_turns_find_device_off() {
+    let (p, registry) = phone("miui14-global", 21);
+    let password = "MiDemo#14";
+    let out = sh(
+        &p,
+        "am start -n com.xiaomi.account/.ui.AccountSettingsActivity",
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+    let d = dump(&p).await;
+    let logout = d
+        .iter()
+        .find(|n| n.1 == "com.xiaomi.account:id/logout_btn")
+        .expect("sign-out button");
+    tap(&p, logout.3).await;
+    let d = dump(&p).await;
+    let field = d.iter().find(|n| n.2).expect("password field");
+    tap(&p, field.3).await;
+    // The host quotes the password; `#` inside a word is not a comment.
+    let out = sh(&p, &format!("input text '{password}'")).await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+    let d = dump(&p).await;
+    let ok = d.iter().find(|n| n.1 == "android:id/button1").expect("OK");
+    tap(&p, ok.3).await;
+    let d = dump(&p).await;
+    let remove = d
+        .iter()
+        .find(|n| n.0 == "Remove from phone")
+        .expect("keep/remove choice");
+    tap(&p, remove.3).await;
+
+    let s = p.state_json();
+    assert_eq!(s["mi_account"], serde_json::Value::Null);
+    assert_eq!(s["find_device"], false);
+    assert!(registry.device(p.imei()).is_none());
+    assert!(!s.to_string().contains(password));
+    assert!(s["counters"]["dumps"].as_u64().unwrap() >= 4);
+    let acc = text(&sh(&p, "dumpsys account").await.stdout);
+    assert!(!acc.contains(", type=com.xiaomi}"), "{acc}");
+    // The dump written to a file is announced with uiautomator's own spelling.
+    let out = sh(&p, "uiautomator dump").await;
+    assert_eq!(
+        text(&out.stdout),
+        "UI hierchary dumped to: /sdcard/window_dump.xml\n"
+    );
+    assert!(p.sdcard_dir().join("window_dump.xml").is_file());
+}
