@@ -458,3 +458,117 @@ async fn scripted_sign_out_through_the_shell_turns_find_device_off() {
     );
     assert!(p.sdcard_dir().join("window_dump.xml").is_file());
 }
+
+/// Starts PHONES on free ports (one tokio runtime per test, kept alive by the caller).
+fn serve(rt: &tokio::runtime::Runtime, specs: Vec<PhoneSpec>) -> Vec<mi_offboard::sim::SimPhone> {
+    let registry = Registry::new();
+    specs
+        .into_iter()
+        .map(|s| {
+            rt.block_on(mi_offboard::sim::spawn_phone(s, 0, registry.clone()))
+                .expect("spawn phone")
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn real_adb_reads_props_exit_codes_hashes_and_accounts() {
+    let rt = runtime();
+    let phones = serve(
+        &rt,
+        vec![
+            PhoneSpec::default(),
+            PhoneSpec {
+                profile: "pixel".into(),
+                seed: 2,
+                ..PhoneSpec::default()
+            },
+        ],
+    );
+    let adb = common::AdbServer::start();
+    let a = adb.connect(phones[0].port());
+    let b = adb.connect(phones[1].port());
+
+    let out = adb.adb(&["-s", &a, "shell", "getprop", "ro.product.manufacturer"]);
+    assert_eq!(text(&out.stdout), "Xiaomi\n");
+    let out = adb.adb(&["-s", &b, "shell", "getprop", "ro.product.manufacturer"]);
+    assert_eq!(text(&out.stdout), "Google\n");
+
+    let out = adb.adb(&["-s", &a, "shell", "echo out; echo err >&2; exit 42"]);
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+
+    let root = phones[0].phone().sdcard_dir();
+    let rel = "Download/report final (1).pdf";
+    let want = hex::encode(sha2::Sha256::digest(std::fs::read(root.join(rel)).unwrap()));
+    let out = adb.adb(&["-s", &a, "shell", &format!("sha256sum '/sdcard/{rel}'")]);
+    assert_eq!(text(&out.stdout), format!("{want}  /sdcard/{rel}\n"));
+
+    let out = adb.adb(&["-s", &a, "shell", "dumpsys", "account"]);
+    let user = phones[0].phone().identity().mi_user_id.clone().unwrap();
+    assert!(text(&out.stdout).contains(&format!("Account {{name={user}, type=com.xiaomi}}")));
+
+    let out = adb.adb(&["-s", &a, "shell", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127));
+
+    // What the phone received is observable, and the serials differ.
+    assert!(
+        phones[0]
+            .phone()
+            .commands()
+            .iter()
+            .any(|c| c == "dumpsys account")
+    );
+    assert_ne!(phones[0].serial(), phones[1].serial());
+    for p in phones {
+        rt.block_on(p.shutdown());
+    }
+}
+
+#[test]
+fn real_adb_pulls_the_tree_and_loses_a_wiped_phone_for_good() {
+    let rt = runtime();
+    let phones = serve(
+        &rt,
+        vec![PhoneSpec {
+            seed: 30,
+            ..PhoneSpec::default()
+        }],
+    );
+    let phone = phones[0].phone();
+    let adb = common::AdbServer::start();
+    let s = adb.connect(phones[0].port());
+
+    let dest = tempfile::tempdir().unwrap();
+    let out = adb.adb(&[
+        "-s",
+        &s,
+        "pull",
+        "/sdcard/DCIM",
+        dest.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for f in host_files(&phone.sdcard_dir().join("DCIM")) {
+        let rel = f.strip_prefix(phone.sdcard_dir()).unwrap();
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(dest.path().join(rel)).unwrap()
+        );
+    }
+
+    phone.with_world(|w| w.request_wipe(WipeKind::Stock));
+    adb.wait_state(&s, "offline", Duration::from_secs(20));
+    let out = adb.adb(&["-s", &s, "shell", "true"]);
+    assert!(!out.status.success());
+    assert_eq!(phone.state_json()["activation_locked"], true);
+    rt.block_on(phones.into_iter().next().unwrap().shutdown());
+}
