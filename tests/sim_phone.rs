@@ -572,3 +572,50 @@ fn real_adb_pulls_the_tree_and_loses_a_wiped_phone_for_good() {
     assert_eq!(phone.state_json()["activation_locked"], true);
     rt.block_on(phones.into_iter().next().unwrap().shutdown());
 }
+
+#[test]
+fn mi_sim_binary_serves_a_phone_and_writes_its_state_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = std::process::Command::new(common::AdbServer::bin("mi-sim"))
+        .args([
+            "phone",
+            "--port",
+            "0",
+            "--profile",
+            "hyperos2-eea",
+            "--seed",
+            "9",
+        ])
+        .arg("--state")
+        .arg(&state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run mi-sim");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{line}");
+    assert_eq!(fields[2], "hyperos2-eea");
+    let adb = common::AdbServer::start();
+    let s = adb.connect(fields[1].parse().unwrap());
+    let out = adb.adb(&["-s", &s, "shell", "getprop", "ro.serialno"]);
+    assert_eq!(text(&out.stdout).trim(), fields[0]);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["frp_armed"], true);
+    assert!(
+        saved["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "getprop ro.serialno")
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}
