@@ -1,6 +1,7 @@
-//! mi-sim: runs simulated phones (and later Xiaomi's account service) for tests and demos.
+//! mi-sim: runs simulated phones and Xiaomi's account service for tests and demos.
 //!
-//! Data on stdout (one line per phone when it listens: `SERIAL PORT PROFILE`), logs on
+//! Data on stdout (one line per phone when it listens: `SERIAL PORT PROFILE`, and with
+//! `--account-port` a line `account URL` for the account service), logs on
 //! stderr. While running, lines on stdin control faults (see `help` on stdin and
 //! docs/simulator.md), so a demo or a test can unplug a phone or slow it down.
 
@@ -8,9 +9,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use mi_offboard::sim::account::{self, AccountServiceConfig, Outbox};
 use mi_offboard::sim::phone::profile;
 use mi_offboard::sim::{Costs, PhoneSpec, Registry, SimPhone, TreeSpec, spawn_phone};
 use tokio::io::AsyncBufReadExt;
+use tokio_util::sync::CancellationToken;
 
 #[derive(Parser)]
 #[command(
@@ -19,6 +22,14 @@ use tokio::io::AsyncBufReadExt;
     about = "Simulated Xiaomi phones behind the real ADB transport"
 )]
 struct Cli {
+    /// Also serve Xiaomi's account service (account.xiaomi.com and i.mi.com paths) on
+    /// this port of 127.0.0.1 (0 = any free port), sharing its accounts with the phones.
+    #[arg(long, global = true)]
+    account_port: Option<u16>,
+    /// Append the verification codes the account service "sends" to this file, one JSON
+    /// line each (a demo reads the code from there).
+    #[arg(long, global = true)]
+    outbox: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -57,7 +68,7 @@ impl TreeArgs {
     }
 }
 
-#[derive(Subcommand)]
+#[derive(Subcommand, Clone)]
 enum Command {
     /// Run one phone.
     Phone {
@@ -110,9 +121,10 @@ async fn main() {
         )
         .init();
     let cli = Cli::parse();
+    let command = cli.command.clone();
     let registry = Registry::new();
     let mut phones: Vec<SimPhone> = Vec::new();
-    match cli.command {
+    match command {
         Command::Profiles => {
             for p in profile::PROFILES {
                 println!("{:<14} {}", p.name, p.summary);
@@ -192,7 +204,28 @@ async fn main() {
     for p in &phones {
         println!("{} {} {}", p.serial(), p.port(), p.phone().profile().name);
     }
+    let account = CancellationToken::new();
+    if let Some(port) = cli.account_port {
+        let listener = match tokio::net::TcpListener::bind(("127.0.0.1", port)).await {
+            Ok(l) => l,
+            Err(e) => fail(&format!("cannot listen on 127.0.0.1:{port}: {e}")),
+        };
+        if let Ok(addr) = listener.local_addr() {
+            println!("account http://{addr}");
+        }
+        let config = AccountServiceConfig {
+            outbox: cli.outbox.clone().map(Outbox::to_file).unwrap_or_default(),
+            ..AccountServiceConfig::default()
+        };
+        let (registry, token) = (registry.clone(), account.clone());
+        tokio::spawn(async move {
+            if let Err(e) = account::serve(listener, registry, config, token).await {
+                tracing::error!("account service stopped: {e}");
+            }
+        });
+    }
     control(&phones).await;
+    account.cancel();
     for p in phones {
         p.shutdown().await;
     }
