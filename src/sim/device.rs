@@ -72,4 +72,83 @@ pub trait Device: Send + Sync + 'static {
     /// Records that a service was opened (`shell,v2,raw:…`, `sync:`, …) so tests can see
     /// what the phone was asked to do.
     fn record(&self, service: &str);
+    /// Whether a host must authenticate, read at each CNXN and while the
+    /// "Allow USB debugging?" prompt is up. Default: no AUTH (the host goes online on CNXN).
+    fn authorization(&self) -> Authorization {
+        Authorization::Open
+    }
+    /// Host keys the user accepted before (`adb_keys` lines, `BASE64 user@host`); a host
+    /// signing the token with one of them goes online without a prompt.
+    fn adb_keys(&self) -> Vec<String> {
+        Vec::new()
+    }
+    /// The user accepted this host key (`BASE64 user@host`) at the prompt.
+    fn remember_key(&self, key: &str) {
+        let _ = key;
+    }
+}
+
+/// Whether the phone asks the host to authenticate before it goes online (USB debugging
+/// authorization, docs/sim-transport.md "AUTH").
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Authorization {
+    /// No AUTH at all: the host goes online on CNXN (`ro.adb.secure=0`, an eng build).
+    #[default]
+    Open,
+    /// `ro.adb.secure=1`, as on every retail phone: a host whose key is in the phone's
+    /// `adb_keys` goes online at once; any other host sends its public key and the phone
+    /// shows "Allow USB debugging?". `accept` is what the user does with that prompt:
+    /// `false` leaves the host `unauthorized` (the prompt stays up), turning it `true` at
+    /// any time lets waiting hosts online and remembers their keys.
+    Prompt { accept: bool },
+}
+
+/// The phone's USB-debugging authorization: the mode and the accepted host keys
+/// (`/data/misc/adb/adb_keys`). A phone can hold one of these and forward the three
+/// `Device` methods to it; a factory reset should [`AdbAuth::forget_keys`].
+#[derive(Debug, Default)]
+pub struct AdbAuth {
+    mode: std::sync::Mutex<Authorization>,
+    keys: std::sync::Mutex<Vec<String>>,
+}
+
+impl AdbAuth {
+    pub fn new(mode: Authorization) -> AdbAuth {
+        AdbAuth {
+            mode: std::sync::Mutex::new(mode),
+            keys: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The mode now (a poisoned lock still holds a valid value).
+    pub fn mode(&self) -> Authorization {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the mode; connections waiting at the prompt see it within a moment.
+    pub fn set_mode(&self, mode: Authorization) {
+        *self.mode.lock().unwrap_or_else(|e| e.into_inner()) = mode;
+    }
+
+    /// The accepted keys, one `adb_keys` line each (`BASE64 user@host`).
+    pub fn keys(&self) -> Vec<String> {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Adds a key line unless the same key (first field) is already there.
+    pub fn remember(&self, key: &str) {
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        let blob = key.split_whitespace().next().unwrap_or("");
+        if !keys
+            .iter()
+            .any(|k| k.split_whitespace().next() == Some(blob))
+        {
+            keys.push(key.to_string());
+        }
+    }
+
+    /// Empties `adb_keys` (factory reset, or "Revoke USB debugging authorizations").
+    pub fn forget_keys(&self) {
+        self.keys.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
 }

@@ -18,13 +18,17 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
+use super::auth::{
+    AUTH_RSAPUBLICKEY, AUTH_SIGNATURE, AUTH_TOKEN, HostKey, MAX_AUTH_PAYLOAD, TOKEN_SIZE,
+    new_token, signed_by_any,
+};
 use super::packet::{
     A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION, A_WRTE, Decoder, MAX_PAYLOAD, Packet,
     command_name,
 };
 use super::services::{self, Service};
 use super::stream::{OutTx, Outgoing, StreamInput, StreamOutput};
-use crate::sim::device::{Device, Link};
+use crate::sim::device::{Authorization, Device, Link};
 
 /// The smallest payload any ADB peer handles (protocol v1); a host announcing less is
 /// treated as if it said this, so a zero can never make an empty-WRTE loop.
@@ -36,6 +40,11 @@ const INPUT_QUEUE: usize = 8;
 const MAX_STREAMS: usize = 1024;
 /// How often a stalled connection looks whether the stall was lifted.
 const STALL_POLL: Duration = Duration::from_millis(100);
+/// How often a host waiting at "Allow USB debugging?" looks whether the user answered.
+const PROMPT_POLL: Duration = Duration::from_millis(100);
+/// Wrong signatures one connection may send. adb sends one per key it holds; adbd slows
+/// down past 256, we close instead (no peer that speaks adb gets there).
+const MAX_FAILED_SIGNATURES: u32 = 256;
 
 /// What services share about the connection they run on.
 pub struct ConnCtx {
@@ -51,6 +60,21 @@ struct StreamEntry {
     input: mpsc::Sender<Vec<u8>>,
     okay: mpsc::Sender<()>,
     task: AbortHandle,
+}
+
+/// Where the connection is in its handshake.
+enum Phase {
+    /// Waiting for the host's CNXN.
+    Connecting,
+    /// `AUTH(TOKEN)` sent: waiting for a signature, or for the user to answer the prompt
+    /// about `prompt`, the public key the host sent.
+    Authenticating {
+        token: [u8; TOKEN_SIZE],
+        failures: u32,
+        prompt: Option<HostKey>,
+    },
+    /// CNXN sent: streams may be opened.
+    Online,
 }
 
 /// Why a connection ended; hostile reasons are logged as warnings.
@@ -69,7 +93,7 @@ struct Conn {
     /// or above it were never opened, and a peer using them is not speaking ADB.
     next_id: u32,
     max_payload: usize,
-    online: bool,
+    phase: Phase,
     tasks: JoinSet<()>,
     closed_tx: mpsc::UnboundedSender<u32>,
 }
@@ -137,7 +161,7 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
         streams: HashMap::new(),
         next_id: 1,
         max_payload: MIN_PAYLOAD,
-        online: false,
+        phase: Phase::Connecting,
         tasks: JoinSet::new(),
         closed_tx,
     };
@@ -151,6 +175,11 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
             _ = killed.cancelled() => return End::Quiet("closed by fault or write error"),
             Some(local) = closed_rx.recv() => conn.service_ended(local).await,
             Some(_) = conn.tasks.join_next(), if !conn.tasks.is_empty() => {}
+            _ = tokio::time::sleep(PROMPT_POLL), if conn.prompting() => {
+                if let Err(end) = conn.answer_prompt().await {
+                    return end;
+                }
+            }
             read = rd.read(&mut buf) => {
                 let n = match read {
                     Ok(0) => return End::Quiet("host closed"),
@@ -230,14 +259,19 @@ impl Conn {
     }
 
     async fn handle(&mut self, p: Packet) -> Result<(), End> {
-        if !self.online {
-            if p.command != A_CNXN {
+        match (&self.phase, p.command) {
+            (Phase::Online, _) => {}
+            (_, A_CNXN) => return self.connect(&p).await,
+            (Phase::Authenticating { .. }, A_AUTH) => return self.auth(p).await,
+            (Phase::Authenticating { .. }, other) => {
                 return Err(End::Hostile(format!(
-                    "{} before CNXN",
-                    command_name(p.command)
+                    "{} before the host is authorized",
+                    command_name(other)
                 )));
             }
-            return self.connect(&p).await;
+            (Phase::Connecting, other) => {
+                return Err(End::Hostile(format!("{} before CNXN", command_name(other))));
+            }
         }
         match p.command {
             A_CNXN => {
@@ -248,8 +282,8 @@ impl Conn {
                 }
                 self.connect(&p).await
             }
-            // We never ask for AUTH, so a host has nothing to answer; stray ones are
-            // harmless and adbd ignores them outside its auth state.
+            // The host is authorized already; a late AUTH (a signature racing our CNXN)
+            // changes nothing, as in adbd.
             A_AUTH => Ok(()),
             A_OPEN => self.open(p).await,
             A_OKAY => {
@@ -315,9 +349,103 @@ impl Conn {
         }
     }
 
+    /// The host's CNXN: online at once on an open phone, else the AUTH challenge (adbd
+    /// answers a CNXN on a live connection the same way, so a reset re-authenticates).
     async fn connect(&mut self, p: &Packet) -> Result<(), End> {
         self.max_payload = (p.arg1 as usize).clamp(MIN_PAYLOAD, MAX_PAYLOAD);
-        self.online = true;
+        if self.ctx.device.authorization() == Authorization::Open {
+            return self.go_online().await;
+        }
+        self.phase = Phase::Authenticating {
+            token: [0; TOKEN_SIZE],
+            failures: 0,
+            prompt: None,
+        };
+        self.send_token().await
+    }
+
+    /// A fresh `AUTH(TOKEN)`: the first challenge, and the answer to a wrong signature.
+    async fn send_token(&mut self) -> Result<(), End> {
+        let fresh = new_token();
+        if let Phase::Authenticating { token, .. } = &mut self.phase {
+            *token = fresh;
+        }
+        self.send(Packet::new(A_AUTH, AUTH_TOKEN, 0, fresh.to_vec()))
+            .await
+    }
+
+    async fn auth(&mut self, p: Packet) -> Result<(), End> {
+        if p.data.len() > MAX_AUTH_PAYLOAD {
+            return Err(End::Hostile(format!(
+                "AUTH payload of {} bytes",
+                p.data.len()
+            )));
+        }
+        match p.arg0 {
+            AUTH_SIGNATURE => {
+                let Phase::Authenticating {
+                    token, failures, ..
+                } = &mut self.phase
+                else {
+                    return Ok(());
+                };
+                if signed_by_any(&self.ctx.device.adb_keys(), token, &p.data) {
+                    tracing::debug!(serial = self.ctx.serial, peer = %self.peer, "host key accepted");
+                    return self.go_online().await;
+                }
+                *failures += 1;
+                if *failures > MAX_FAILED_SIGNATURES {
+                    return Err(End::Hostile(format!(
+                        "more than {MAX_FAILED_SIGNATURES} wrong AUTH signatures"
+                    )));
+                }
+                self.send_token().await
+            }
+            AUTH_RSAPUBLICKEY => {
+                let key = HostKey::parse(&p.data)
+                    .map_err(|e| End::Hostile(format!("AUTH(RSAPUBLICKEY): {e}")))?;
+                tracing::info!(serial = self.ctx.serial, peer = %self.peer, "showing \"Allow USB debugging?\"");
+                if let Phase::Authenticating { prompt, .. } = &mut self.phase {
+                    *prompt = Some(key);
+                }
+                self.answer_prompt().await
+            }
+            other => Err(End::Hostile(format!("AUTH of unknown type {other}"))),
+        }
+    }
+
+    /// Whether the "Allow USB debugging?" prompt is up for this host.
+    fn prompting(&self) -> bool {
+        matches!(
+            self.phase,
+            Phase::Authenticating {
+                prompt: Some(_),
+                ..
+            }
+        )
+    }
+
+    /// Looks at what the user did with the prompt: accepted (or authorization turned
+    /// off) lets the host online, accepting also remembers its key; else it waits.
+    async fn answer_prompt(&mut self) -> Result<(), End> {
+        let Phase::Authenticating {
+            prompt: Some(key), ..
+        } = &self.phase
+        else {
+            return Ok(());
+        };
+        match self.ctx.device.authorization() {
+            Authorization::Prompt { accept: false } => Ok(()),
+            Authorization::Prompt { accept: true } => {
+                self.ctx.device.remember_key(key.line());
+                self.go_online().await
+            }
+            Authorization::Open => self.go_online().await,
+        }
+    }
+
+    async fn go_online(&mut self) -> Result<(), End> {
+        self.phase = Phase::Online;
         let banner = self.ctx.device.banner().into_bytes();
         tracing::debug!(serial = self.ctx.serial, peer = %self.peer, max_payload = self.max_payload, "adb host connected");
         self.send(Packet::new(
