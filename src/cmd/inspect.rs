@@ -3,6 +3,7 @@
 //! Exit 0 when the phone was read (blockers or not), 3 when it is unauthorized, 5 when
 //! it is offline, lost or silent.
 
+use mi_offboard::adb::AdbError;
 use mi_offboard::exit::Exit;
 use mi_offboard::miui::{self, Inspection};
 
@@ -39,7 +40,9 @@ pub async fn run(args: Args, global: &Global) -> Exit {
     }
     if report.state == "unauthorized" {
         // Nothing could be read: the precondition (an accepted key) is missing.
-        return Exit::Refused;
+        return common::fail_adb(&AdbError::Unauthorized {
+            serial: report.serial.clone(),
+        });
     }
     Exit::Ok
 }
