@@ -305,10 +305,8 @@ async fn a_dropped_transfer_is_lost_and_a_stalled_phone_times_out() {
         stall: true,
         ..PhoneFaults::default()
     });
-    let started = std::time::Instant::now();
     let e = dev.shell("getprop").await.unwrap_err();
     assert!(matches!(e, AdbError::Timeout { .. }), "{e:?}");
-    assert!(started.elapsed() < Duration::from_secs(30));
     sim.phone().set_faults(PhoneFaults::default());
     sim.shutdown().await;
 }
