@@ -490,3 +490,48 @@ fn lock_help(io: &mut Io) {
         io.outln("");
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_print_as_android_does() {
+        assert_eq!(
+            short_component("com.corp.mdm/com.corp.mdm.Admin"),
+            "com.corp.mdm/.Admin"
+        );
+        assert_eq!(
+            short_component("com.corp.mdm/.Admin"),
+            "com.corp.mdm/.Admin"
+        );
+        assert_eq!(short_component("com.a/org.b.C"), "com.a/org.b.C");
+        assert_eq!(short_component("garbage"), "garbage");
+        assert_eq!(
+            component_info("com.corp.mdm/.Admin"),
+            "ComponentInfo{com.corp.mdm/com.corp.mdm.Admin}"
+        );
+        assert_eq!(
+            component_info("com.a/org.b.C"),
+            "ComponentInfo{com.a/org.b.C}"
+        );
+    }
+
+    #[test]
+    fn masked_names_keep_first_and_last_two() {
+        assert_eq!(mask("6203145001"), "6*******01");
+        assert_eq!(mask("ab"), "**");
+    }
+
+    #[test]
+    fn restriction_lists_say_none_or_null() {
+        let mut io = Io::default();
+        restrictions(&mut io, None);
+        restrictions(&mut io, Some(&[]));
+        restrictions(&mut io, Some(&["no_factory_reset"]));
+        assert_eq!(
+            String::from_utf8_lossy(&io.out),
+            "      null\n      none\n      no_factory_reset\n"
+        );
+    }
+}
