@@ -616,6 +616,28 @@ fn mi_sim_binary_serves_a_phone_and_writes_its_state_file() {
             .iter()
             .any(|c| c == "getprop ro.serialno")
     );
+
+    // The operator's switch, flipped on mi-sim's control line, is what adb then reads.
+    let prop = |adb: &common::AdbServer| {
+        let out = adb.adb(&["-s", &s, "shell", "getprop", "persist.security.adbinput"]);
+        text(&out.stdout).trim().to_string()
+    };
+    assert_eq!(prop(&adb), "0");
+    {
+        use std::io::Write;
+        let stdin = child.stdin.as_mut().unwrap();
+        writeln!(stdin, "adbinput on {}", fields[0]).unwrap();
+        stdin.flush().unwrap();
+    }
+    let mut seen = prop(&adb);
+    for _ in 0..100 {
+        if seen == "1" {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+        seen = prop(&adb);
+    }
+    assert_eq!(seen, "1");
     let _ = child.kill();
     let _ = child.wait();
 }

@@ -238,7 +238,8 @@ fn fail(msg: &str) -> ! {
 
 const HELP: &str = "commands: unplug|replug [SERIAL|all] · stall on|off [SERIAL|all] · \
 drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · dialog [SERIAL|all] · idle-fail N [SERIAL|all] · \
-state [SERIAL] · quit";
+adbinput on|off [SERIAL|all] · screenlock on|off [SERIAL|all] · \
+nofactoryreset on|off [SERIAL|all] · owner COMPONENT|none [SERIAL|all] · state [SERIAL] · quit";
 
 /// Reads control lines on stdin until `quit` or a signal; stdin at EOF is ignored
 /// (mi-sim often runs in the background).
@@ -305,6 +306,25 @@ async fn control(phones: &[SimPhone]) {
                 let n = arg.and_then(|a| a.parse().ok()).unwrap_or(1);
                 for p in target(2) {
                     p.phone().with_ui(|u| u.config_mut().idle_failures = n);
+                }
+            }
+            // What an operator changes by hand in Settings while the phone runs.
+            Some(switch @ ("adbinput" | "screenlock" | "nofactoryreset"))
+                if matches!(arg, Some("on" | "off")) =>
+            {
+                let on = arg == Some("on");
+                for p in target(2) {
+                    match switch {
+                        "adbinput" => p.phone().set_adb_input(on),
+                        "screenlock" => p.phone().set_screen_lock(on),
+                        _ => p.phone().set_no_factory_reset(on),
+                    }
+                }
+            }
+            Some("owner") if arg.is_some() => {
+                let owner = arg.filter(|a| *a != "none").map(str::to_string);
+                for p in target(2) {
+                    p.phone().set_device_owner(owner.clone());
                 }
             }
             Some("state") => {

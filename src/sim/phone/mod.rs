@@ -125,6 +125,10 @@ pub struct State {
     world: World,
     ui: Ui,
     props: BTreeMap<String, String>,
+    /// The firmware has `persist.security.adbinput` (its value lives in the world).
+    adbinput_prop: bool,
+    /// The screen lock's credential (meaningful while `world.screen_lock` is set).
+    lock_credential: String,
     settings: BTreeMap<String, BTreeMap<String, String>>,
     costs: Costs,
     faults: PhoneFaults,
@@ -135,9 +139,22 @@ pub struct State {
     effects: Vec<Effect>,
 }
 
+/// Xiaomi's "USB debugging (Security settings)" switch, as `getprop` shows it.
+pub const ADBINPUT_PROP: &str = "persist.security.adbinput";
+
 impl State {
     fn count(&mut self, what: &str) {
         *self.counters.entry(what.to_string()).or_default() += 1;
+    }
+
+    /// The whole `getprop` set as the phone shows it now (switches read from the world).
+    pub fn props_now(&self) -> BTreeMap<String, String> {
+        let mut all = self.props.clone();
+        if self.adbinput_prop {
+            let v = if self.world.adb_input { "1" } else { "0" };
+            all.insert(ADBINPUT_PROP.to_string(), v.to_string());
+        }
+        all
     }
 }
 
@@ -314,7 +331,7 @@ impl Phone {
         };
         let mut fs = fs::Fs::new(root);
         fs.mark_unreadable(&format!("{}/{}", fs::PRIMARY, tree::UNREADABLE_FILE));
-        let props = profile.props(&id, profile.adb_input);
+        let mut props = profile.props(&id, profile.adb_input);
         let build_prop: String = props
             .iter()
             .filter(|(k, _)| k.starts_with("ro.build.") || k.starts_with("ro.product.system."))
@@ -339,6 +356,10 @@ impl Phone {
             let model = props.get("ro.product.model").cloned().unwrap_or_default();
             registry.bind(&id.imei, &model, profile.country, &user_id);
         }
+        // `World::adb_input` is the one truth for "USB debugging (Security settings)";
+        // `getprop` reads it from there, so the prop leaves the table (phones without
+        // the Xiaomi switch never had it).
+        let adbinput_prop = props.remove(ADBINPUT_PROP).is_some();
         let world = World {
             lang: profile.lang,
             registry,
@@ -348,8 +369,8 @@ impl Phone {
             mi_account: id.mi_user_id.clone(),
             google_accounts: id.google_account.iter().cloned().collect(),
             screen_lock: profile.screen_lock,
-            device_owner: None,
-            no_factory_reset: false,
+            device_owner: profile.device_owner.map(str::to_string),
+            no_factory_reset: profile.no_factory_reset,
             adb_input: profile.adb_input,
             wipe_requested: None,
         };
@@ -361,6 +382,8 @@ impl Phone {
             }),
             settings: default_settings(profile, &id),
             props,
+            adbinput_prop,
+            lock_credential: shell::policy::DEMO_LOCK_PIN.to_string(),
             costs: spec.costs.clone(),
             faults: spec.faults.clone(),
             commands: Vec::new(),
@@ -417,6 +440,29 @@ impl Phone {
         let out = f(&mut self.lock().world);
         self.after_change();
         out
+    }
+
+    /// What an operator does in Developer options → "USB debugging (Security settings)":
+    /// `input` works (1) or is refused with INJECT_EVENTS (0); `getprop` follows.
+    pub fn set_adb_input(&self, on: bool) {
+        self.with_world(|w| w.adb_input = on);
+    }
+
+    /// Installs (`Some(component)`, e.g. `com.example.mdm/.AdminReceiver`) or removes a
+    /// device owner, as `dpm set-device-owner` / `dpm remove-active-admin` would as root.
+    pub fn set_device_owner(&self, component: Option<String>) {
+        self.with_world(|w| w.device_owner = component);
+    }
+
+    /// Sets or clears the `no_factory_reset` user restriction of user 0 (a device owner's
+    /// policy when one is installed, else a base restriction).
+    pub fn set_no_factory_reset(&self, on: bool) {
+        self.with_world(|w| w.no_factory_reset = on);
+    }
+
+    /// Sets (a PIN) or removes the screen lock, as the owner does in Settings.
+    pub fn set_screen_lock(&self, on: bool) {
+        self.with_world(|w| w.screen_lock = on);
     }
 
     /// Reaches the Settings UI (its faults: `config_mut()`, its clock: `advance`).
@@ -500,6 +546,7 @@ impl Phone {
             "screen_lock": w.screen_lock,
             "frp_armed": !w.google_accounts.is_empty() && w.screen_lock,
             "device_owner": w.device_owner,
+            "no_factory_reset": w.no_factory_reset,
             "adb_input": w.adb_input,
             "find_device": dev.as_ref().is_some_and(|d| d.find_device),
             "activation_locked": dev.as_ref().is_some_and(|d| d.activation_locked),
@@ -589,6 +636,7 @@ impl Phone {
         w.google_accounts.clear();
         w.screen_lock = false;
         w.device_owner = None;
+        w.no_factory_reset = false;
         w.adb_input = false;
         st.wiped = true;
         if let Some(g) = st.settings.get_mut("global") {

@@ -43,6 +43,10 @@ pub struct Profile {
     pub screen_lock: bool,
     /// `persist.security.adbinput` at start.
     pub adb_input: bool,
+    /// Device owner component at start (`dpm list-owners`), if any.
+    pub device_owner: Option<&'static str>,
+    /// The `no_factory_reset` user restriction at start.
+    pub no_factory_reset: bool,
     /// `dumpsys account` masks Mi account names on this build.
     pub mask_account_names: bool,
     /// Xiaomi's dual-apps user 999 lists the Mi account too (a tool must look there).
@@ -500,6 +504,8 @@ pub static PROFILES: &[Profile] = &[
         google_account: false,
         screen_lock: false,
         adb_input: true,
+        device_owner: None,
+        no_factory_reset: false,
         mask_account_names: false,
         dual_apps_mi: false,
         imei_props: true,
@@ -582,6 +588,8 @@ pub static PROFILES: &[Profile] = &[
         google_account: false,
         screen_lock: true,
         adb_input: true,
+        device_owner: None,
+        no_factory_reset: false,
         mask_account_names: true,
         dual_apps_mi: true,
         imei_props: false,
@@ -666,6 +674,8 @@ pub static PROFILES: &[Profile] = &[
         google_account: true,
         screen_lock: true,
         adb_input: false,
+        device_owner: None,
+        no_factory_reset: false,
         mask_account_names: true,
         dual_apps_mi: false,
         imei_props: false,
@@ -746,6 +756,8 @@ pub static PROFILES: &[Profile] = &[
         google_account: false,
         screen_lock: false,
         adb_input: false,
+        device_owner: None,
+        no_factory_reset: false,
         mask_account_names: false,
         dual_apps_mi: false,
         imei_props: true,
@@ -821,6 +833,8 @@ pub static PROFILES: &[Profile] = &[
         google_account: true,
         screen_lock: false,
         adb_input: true,
+        device_owner: None,
+        no_factory_reset: false,
         mask_account_names: false,
         dual_apps_mi: false,
         imei_props: false,

@@ -10,6 +10,7 @@
 
 pub mod files;
 pub mod parse;
+pub mod policy;
 pub mod system;
 
 use std::collections::BTreeMap;

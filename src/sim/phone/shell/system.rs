@@ -10,12 +10,13 @@
 
 use std::fmt::Write as _;
 
-use super::{Io, Sh};
+use super::{Io, Sh, policy};
 use crate::sim::phone::Effect;
 
 pub const NAMES: &[&str] = &[
     "getprop",
     "setprop",
+    "locksettings",
     "settings",
     "dumpsys",
     "dpm",
@@ -42,6 +43,8 @@ pub fn run(sh: &mut Sh, name: &str, args: &[String], io: &mut Io) -> Option<u8> 
     Some(match name {
         "getprop" => getprop(sh, args, io),
         "setprop" => setprop(sh, args, io),
+        // Android 8+ ships `locksettings` as a script running `cmd lock_settings "$@"`.
+        "locksettings" => policy::lock_settings_cmd(sh, args, io),
         "settings" => settings(sh, args, io),
         "dumpsys" => dumpsys(sh, args, io),
         "dpm" => dpm(sh, args, io),
@@ -115,7 +118,7 @@ pub fn run(sh: &mut Sh, name: &str, args: &[String], io: &mut Io) -> Option<u8> 
 }
 
 fn getprop(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
-    let props = &sh.st.props;
+    let props = &sh.st.props_now();
     match args {
         [] => {
             for (k, v) in props {
@@ -134,14 +137,41 @@ fn getprop(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     0
 }
 
+/// toolbox's `setprop` (Android 10+): usage on stdout, its own name checks, then
+/// SELinux decides. The shell domain may only write debug and log-tag properties; any
+/// other name (ro.*, persist.security.*, persist.sys.*, …) fails like a real phone.
 fn setprop(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     let [key, value] = args else {
-        io.errln("setprop: Need 2 arguments");
+        io.outln("usage: setprop NAME VALUE\n\nSets an Android system property.");
         return 1;
     };
-    // The shell user may not set read-only or security properties (SELinux denies it).
-    if key.starts_with("ro.") || key.starts_with("persist.security.") || key.starts_with("sys.usb.")
+    if key.is_empty() || key.starts_with('.') || key.ends_with('.') {
+        io.errln("Property names must not start or end with a '.'");
+        return 1;
+    }
+    if key.contains("..") {
+        io.errln("'..' is not allowed in a property name");
+        return 1;
+    }
+    if let Some(c) = key
+        .chars()
+        .find(|c| !c.is_ascii_alphanumeric() && !":@_.-".contains(*c))
     {
+        io.errln(format!("Invalid character '{c}' in name '{key}'"));
+        return 1;
+    }
+    // PROP_VALUE_MAX is 92; toolbox exempts values that start with "ro.".
+    if value.len() >= 92 && !value.starts_with("ro.") {
+        io.errln(format!(
+            "Value '{value}' is too long, {} bytes vs a max of 92",
+            value.len()
+        ));
+        return 1;
+    }
+    let shell_may_set = ["debug.", "persist.debug.", "log.tag", "persist.log.tag"]
+        .iter()
+        .any(|p| key.starts_with(p));
+    if !shell_may_set {
         io.errln(format!(
             "Failed to set property '{key}' to '{value}'.\nSee dmesg for error reason."
         ));
@@ -197,125 +227,20 @@ fn settings(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     0
 }
 
-fn mask(name: &str) -> String {
-    let chars: Vec<char> = name.chars().collect();
-    if chars.len() <= 3 {
-        return "*".repeat(chars.len());
-    }
-    let mut s: String = chars[..1].iter().collect();
-    s.push_str(&"*".repeat(chars.len() - 3));
-    s.extend(&chars[chars.len() - 2..]);
-    s
-}
-
-fn dumpsys_account(sh: &Sh, io: &mut Io) {
-    let p = sh.phone.profile;
-    let w = &sh.st.world;
-    let mi = w.mi_account.as_ref().map(|id| {
-        if p.mask_account_names {
-            mask(id)
-        } else {
-            id.clone()
-        }
-    });
-    let mut users: Vec<(String, Vec<(String, &str)>)> = Vec::new();
-    let mut owner_accounts = Vec::new();
-    if let Some(m) = &mi {
-        owner_accounts.push((m.clone(), "com.xiaomi"));
-    }
-    for g in &w.google_accounts {
-        owner_accounts.push((g.clone(), "com.google"));
-    }
-    users.push(("UserInfo{0:Owner:c13}".into(), owner_accounts));
-    if p.xiaomi && !sh.st.wiped {
-        // Xiaomi's dual apps live in user 999; its accounts are listed separately.
-        let dual = if p.dual_apps_mi {
-            mi.iter().map(|m| (m.clone(), "com.xiaomi")).collect()
-        } else {
-            Vec::new()
-        };
-        users.push(("UserInfo{999:XSpace:801010}".into(), dual));
-    }
-    let authenticators: &[(&str, &str, u32)] = if p.xiaomi {
-        &[
-            (
-                "com.xiaomi",
-                "com.xiaomi.account/com.xiaomi.passport.accountmanager.MiAuthenticatorService",
-                10112,
-            ),
-            (
-                "com.xiaomi.unactivated",
-                "com.xiaomi.account/com.xiaomi.passport.accountmanager.MiAuthenticatorService",
-                10112,
-            ),
-            (
-                "com.google",
-                "com.google.android.gms/.auth.account.authenticator.GoogleAccountAuthenticatorService",
-                10146,
-            ),
-            (
-                "com.google.work",
-                "com.google.android.gms/.auth.account.authenticator.WorkAccountAuthenticatorService",
-                10146,
-            ),
-        ]
-    } else {
-        &[
-            (
-                "com.google",
-                "com.google.android.gms/.auth.account.authenticator.GoogleAccountAuthenticatorService",
-                10146,
-            ),
-            (
-                "com.google.work",
-                "com.google.android.gms/.auth.account.authenticator.WorkAccountAuthenticatorService",
-                10146,
-            ),
-        ]
-    };
-    for (user, accounts) in users {
-        io.outln(format!("User {user}:"));
-        io.outln(format!("  Accounts: {}", accounts.len()));
-        for (name, ty) in &accounts {
-            io.outln(format!("    Account {{name={name}, type={ty}}}"));
-        }
-        io.outln("");
-        io.outln("  Account visibility:");
-        for (name, ty) in &accounts {
-            io.outln(format!("    {name}, {ty}"));
-            io.outln("      com.android.settings, 1");
-        }
-        io.outln("");
-        io.outln("  AccountId, Action_Type, timestamp, UID, TableName,Key");
-        io.outln("  Accounts History");
-        io.outln("");
-        io.outln("  Active Sessions: 0");
-        io.outln("");
-        io.outln(format!(
-            "  RegisteredServicesCache: {} services",
-            authenticators.len()
-        ));
-        for (ty, comp, uid) in authenticators {
-            io.outln(format!(
-                "    ServiceInfo: AuthenticatorDescription {{type={ty}}}, ComponentInfo{{{comp}}}, uid {uid}"
-            ));
-        }
-        io.outln("");
-    }
-}
-
 fn dumpsys(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     match args.first().map(String::as_str) {
         None | Some("-l") => {
             io.outln("Currently running services:");
             for s in [
                 "account", "activity", "battery", "device_policy", "input", "iphonesubinfo",
-                "package", "phone", "settings", "user", "window",
+                "lock_settings", "package", "phone", "settings", "user", "window",
             ] {
                 io.outln(format!("  {s}"));
             }
         }
-        Some("account") => dumpsys_account(sh, io),
+        Some("account") => policy::dumpsys_account(sh, io),
+        Some("user") => policy::dumpsys_user(sh, io),
+        Some("lock_settings") => policy::dumpsys_lock_settings(sh, io),
         Some("battery") => io.outln("Current Battery Service state:\n  AC powered: false\n  USB powered: true\n  Wireless powered: false\n  Max charging current: 500000\n  Max charging voltage: 5000000\n  Charge counter: 3021000\n  status: 2\n  health: 2\n  present: true\n  level: 76\n  scale: 100\n  voltage: 4123\n  temperature: 301\n  technology: Li-poly"),
         Some("window") => {
             let screen = sh.st.ui.current();
@@ -341,7 +266,7 @@ fn dumpsys(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
             let owner = sh.st.world.device_owner.clone();
             io.outln("Current Device Policy Manager state:");
             if let Some(o) = owner {
-                io.outln(format!("  Device Owner: \n    admin=ComponentInfo{{{o}}}\n    name=\n    package={}", o.split('/').next().unwrap_or("")));
+                io.outln(format!("  Device Owner: \n    admin={}\n    name=\n    package={}", policy::component_info(&o), o.split('/').next().unwrap_or("")));
             }
         }
         Some(other) => {
@@ -354,10 +279,7 @@ fn dumpsys(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
 fn dpm(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     match args.first().map(String::as_str) {
         Some("list-owners") => {
-            match &sh.st.world.device_owner {
-                Some(o) => io.outln(format!("1 owner:\nUser  0: admin={o},DeviceOwner")),
-                None => io.outln("no owners"),
-            }
+            policy::dpm_list_owners(sh, io);
             0
         }
         _ => {
@@ -398,11 +320,7 @@ fn pm(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
                 0
             }
             Some("users") => {
-                io.outln("Users:");
-                io.outln("\tUserInfo{0:Owner:c13} running");
-                if p.xiaomi && !sh.st.wiped {
-                    io.outln("\tUserInfo{999:XSpace:801010} running");
-                }
+                policy::pm_list_users(sh, io);
                 0
             }
             _ => {
@@ -442,7 +360,13 @@ fn cmd(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
     match args.first().map(String::as_str) {
         Some("-l") => {
             for s in [
-                "account", "activity", "input", "package", "settings", "window",
+                "account",
+                "activity",
+                "input",
+                "lock_settings",
+                "package",
+                "settings",
+                "window",
             ] {
                 io.outln(s);
             }
@@ -453,6 +377,7 @@ fn cmd(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
         Some("input") => input(sh, rest, io),
         Some("activity") => am(sh, rest, io),
         Some("device_policy") => dpm(sh, rest, io),
+        Some("lock_settings") => policy::lock_settings_cmd(sh, rest, io),
         Some(other) => {
             io.errln(format!("cmd: Can't find service: {other}"));
             20
@@ -705,11 +630,5 @@ mod tests {
         let got = parcel_dump(&string16_parcel(0, "861456789023456"));
         let want = "Result: Parcel(\n  0x00000000: 00000000 0000000f 00360038 00340031 '........8.6.1.4.'\n  0x00000010: 00360035 00380037 00300039 00330032 '5.6.7.8.9.0.2.3.'\n  0x00000020: 00350034 00000036                   '4.5.6...        ')\n";
         assert_eq!(got, want);
-    }
-
-    #[test]
-    fn masked_names_keep_first_and_last_two() {
-        assert_eq!(mask("6203145001"), "6*******01");
-        assert_eq!(mask("ab"), "**");
     }
 }
