@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 use mi_offboard::sim::account::{self, AccountServiceConfig, Outbox};
+use mi_offboard::sim::device::Authorization;
 use mi_offboard::sim::phone::profile;
 use mi_offboard::sim::{Costs, PhoneSpec, Registry, SimPhone, TreeSpec, spawn_phone};
 use tokio::io::AsyncBufReadExt;
@@ -239,7 +240,8 @@ fn fail(msg: &str) -> ! {
 const HELP: &str = "commands: unplug|replug [SERIAL|all] · stall on|off [SERIAL|all] · \
 drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · dialog [SERIAL|all] · idle-fail N [SERIAL|all] · \
 adbinput on|off [SERIAL|all] · screenlock on|off [SERIAL|all] · \
-nofactoryreset on|off [SERIAL|all] · owner COMPONENT|none [SERIAL|all] · state [SERIAL] · quit";
+nofactoryreset on|off [SERIAL|all] · owner COMPONENT|none [SERIAL|all] · \
+auth accept|deny|open [SERIAL|all] · state [SERIAL] · quit";
 
 /// Reads control lines on stdin until `quit` or a signal; stdin at EOF is ignored
 /// (mi-sim often runs in the background).
@@ -319,6 +321,17 @@ async fn control(phones: &[SimPhone]) {
                         "screenlock" => p.phone().set_screen_lock(on),
                         _ => p.phone().set_no_factory_reset(on),
                     }
+                }
+            }
+            // The "Allow USB debugging?" prompt: accept, leave it up, or no AUTH at all.
+            Some("auth") if matches!(arg, Some("accept" | "deny" | "open")) => {
+                let mode = match arg {
+                    Some("accept") => Authorization::Prompt { accept: true },
+                    Some("deny") => Authorization::Prompt { accept: false },
+                    _ => Authorization::Open,
+                };
+                for p in target(2) {
+                    p.phone().set_authorization(mode);
                 }
             }
             Some("owner") if arg.is_some() => {

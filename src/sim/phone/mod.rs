@@ -23,7 +23,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::sim::device::{BoxFuture, Device, Link, ShellOutput, Stdin, TransportFaults};
+use crate::sim::device::{
+    AdbAuth, Authorization, BoxFuture, Device, Link, ShellOutput, Stdin, TransportFaults,
+};
 use crate::sim::registry::{MiAccount, Registry};
 use profile::{Identity, Profile};
 use screens::{Ui, UiConfig};
@@ -94,6 +96,9 @@ pub struct PhoneSpec {
     pub data_dir: Option<PathBuf>,
     /// Rewritten with [`Phone::state_json`] whenever the state changes.
     pub state_file: Option<PathBuf>,
+    /// USB-debugging authorization. Real phones always run the AUTH handshake; the
+    /// default is a user who accepts the "Allow USB debugging?" prompt at once.
+    pub auth: Authorization,
 }
 
 impl Default for PhoneSpec {
@@ -107,6 +112,7 @@ impl Default for PhoneSpec {
             ui: UiConfig::default(),
             data_dir: None,
             state_file: None,
+            auth: Authorization::Prompt { accept: true },
         }
     }
 }
@@ -175,6 +181,8 @@ pub struct Phone {
     /// Bumped by every link change, so a delayed "back up" of an older reboot does not
     /// undo a newer unplug.
     link_gen: Arc<AtomicU64>,
+    /// The "Allow USB debugging?" answer and the accepted host keys (adb_keys).
+    auth: AdbAuth,
     state_file: Option<PathBuf>,
     me: Weak<Phone>,
     _temp: Option<tempfile::TempDir>,
@@ -400,6 +408,7 @@ impl Phone {
             st: Mutex::new(st),
             link: Arc::new(tx),
             link_gen: Arc::new(AtomicU64::new(0)),
+            auth: AdbAuth::new(spec.auth),
             state_file: spec.state_file.clone(),
             me: me.clone(),
             _temp: temp,
@@ -470,6 +479,11 @@ impl Phone {
         let out = f(&mut self.lock().ui);
         self.write_state();
         out
+    }
+
+    /// What the user does with the "Allow USB debugging?" prompt from now on.
+    pub fn set_authorization(&self, mode: Authorization) {
+        self.auth.set_mode(mode);
     }
 
     pub fn faults_now(&self) -> PhoneFaults {
@@ -644,6 +658,8 @@ impl Phone {
         }
         st.count("wipes");
         drop(st);
+        // adb_keys lives in /data: a reset forgets every host the owner had allowed.
+        self.auth.forget_keys();
         for dir in [self.fs.primary(), self.fs.tmp()] {
             if let Err(e) = tree::empty_dir(&dir) {
                 tracing::warn!(serial = %self.id.serial, "wipe of {} failed: {e}", dir.display());
@@ -784,6 +800,18 @@ impl Device for Phone {
             stall: st.faults.stall,
             sync_bytes_per_sec: st.costs.sync_bytes_per_sec,
         }
+    }
+
+    fn authorization(&self) -> Authorization {
+        self.auth.mode()
+    }
+
+    fn adb_keys(&self) -> Vec<String> {
+        self.auth.keys()
+    }
+
+    fn remember_key(&self, key: &str) {
+        self.auth.remember(key);
     }
 
     fn record(&self, service: &str) {
