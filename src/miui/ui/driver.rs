@@ -135,6 +135,11 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         self.dev.serial().to_string()
     }
 
+    /// The phone this driver works on.
+    pub fn device(&self) -> &'a D {
+        self.dev
+    }
+
     /// Refuses before the first tap when input injection is off (FACTS.md §4).
     pub async fn check_input_allowed(&self) -> Result<(), UiError> {
         let r = self.dev.shell("getprop persist.security.adbinput").await?;
@@ -451,21 +456,21 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         self.last.as_ref().and_then(|s| s.name.as_deref())
     }
 
-    /// Reads the screen again and says whether it is NAME (one dump).
-    pub async fn shows(&mut self, name: &str, limit: Duration) -> Result<bool, UiError> {
+    /// Reads the screen again (one dump) and recognises it among CANDIDATES, outcome
+    /// screens and interruptions.
+    pub async fn look(
+        &mut self,
+        candidates: &[&str],
+        limit: Duration,
+    ) -> Result<Option<String>, UiError> {
         let s = self.dump(Instant::now() + limit).await?;
-        let found = self.recipes.is_screen(&s, name);
-        let recognised = if found {
-            Some(name.to_string())
-        } else {
-            self.recognise(&s, &[])
-        };
+        let name = self.recognise(&s, candidates);
         self.last = Some(Seen {
             screen: s,
-            name: recognised,
+            name: name.clone(),
             fresh: true,
         });
-        Ok(found)
+        Ok(name)
     }
 
     /// Closes a dialog with BACK when the last screen read was one (or was not
