@@ -4,6 +4,7 @@
 //! Knows screens, taps and typing over a [`device::UiDevice`]; knows nothing about
 //! accounts, backups or why a journey is made (that is `crate::flow`).
 
+pub mod adb;
 pub mod device;
 pub mod driver;
 pub mod dump;
