@@ -155,12 +155,13 @@ impl FlowReport {
     fn finish(mut self, dir: &Path) -> FlowReport {
         self.finished = now();
         let path = dir.join(format!("{}-report.json", self.command));
+        self.report_file = Some(path.clone());
         let saved = std::fs::create_dir_all(dir).is_ok()
             && serde_json::to_vec_pretty(&self)
                 .ok()
                 .is_some_and(|json| std::fs::write(&path, json).is_ok());
-        if saved {
-            self.report_file = Some(path);
+        if !saved {
+            self.report_file = None;
         }
         self
     }

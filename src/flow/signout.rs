@@ -68,8 +68,7 @@ async fn journey<D: UiDevice>(
             // Close the dialog (its Cancel is where the last dump showed it), then make
             // sure it is gone and nothing changed.
             drv.run_flow("dismiss_password", None).await?;
-            let now = drv.look(&["mi_account"], ctx.limits.step).await?;
-            if now.as_deref() != Some("mi_account") {
+            if drv.look(&["mi_account"], ctx.limits.step).await?.as_deref() != Some("mi_account") {
                 drv.back_out().await?;
             }
             let after = probe::accounts(drv.device()).await?;

@@ -388,7 +388,8 @@ impl<'a, D: UiDevice> Driver<'a, D> {
                         .recipes
                         .screens
                         .get(n)
-                        .is_some_and(|s| s.outcome.is_some()) =>
+                        .is_some_and(|s| s.outcome.is_some())
+                        && n != screen =>
                 {
                     let outcome = self.recipes.screens[n].outcome.clone().unwrap_or_default();
                     return Ok(Waited::Outcome(outcome));
@@ -473,16 +474,23 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         Ok(name)
     }
 
-    /// Closes a dialog with BACK when the last screen read was one (or was not
-    /// recognised: an unknown dialog is likelier than an unknown page), so the phone is
-    /// left on a page a person can continue from.
+    /// Closes dialogs with BACK while the last screen read is one (or was not
+    /// recognised: an unknown dialog is likelier than an unknown page), reading the
+    /// screen again after each, so the phone is left on a page a person can continue
+    /// from. BACK first hides an open keyboard, hence more than one press.
     pub async fn back_out(&mut self) -> Result<(), UiError> {
-        let dialog = match self.last_screen() {
-            Some(n) => self.recipes.screens.get(n).is_some_and(|s| s.dialog),
-            None => self.last.is_some(),
-        };
-        if dialog {
+        for _ in 0..4 {
+            let dialog = match self.last_screen() {
+                Some(n) => self.recipes.screens.get(n).is_some_and(|s| s.dialog),
+                None => self.last.is_some(),
+            };
+            if !dialog {
+                return Ok(());
+            }
             self.key("KEYCODE_BACK").await?;
+            let all: Vec<String> = self.recipes.screens.keys().cloned().collect();
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            self.look(&all, self.limits.step).await?;
         }
         Ok(())
     }
