@@ -18,7 +18,7 @@ fn signs_out(profile: &str) {
     assert_eq!(st["mi_account"], serde_json::Value::Null, "{profile}");
     assert_eq!(st["find_device"], false);
     let dumps = b.counter("dumps");
-    assert!(dumps >= 1 && dumps <= 6, "{profile}: {dumps} dumps");
+    assert!((1..=6).contains(&dumps), "{profile}: {dumps} dumps");
     assert_no_password(&all);
     assert_no_password(&all_files(b.dir.path()));
 }
