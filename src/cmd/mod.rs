@@ -5,3 +5,5 @@
 pub mod common;
 pub mod devices;
 pub mod inspect;
+pub mod reset;
+pub mod signout;
