@@ -32,6 +32,11 @@ pub enum Command {
     /// Read one phone's identity and what stands between it and a clean hand-over
     /// (changes nothing on the phone).
     Inspect(cmd::inspect::Args),
+    /// Sign the phone out of its Mi account through Xiaomi's screens (Find Device off),
+    /// verified with `dumpsys account`.
+    Signout(cmd::signout::SignoutArgs),
+    /// Factory reset through Xiaomi's own reset screen, after the safety interlocks.
+    Reset(cmd::reset::ResetArgs),
     /// Xiaomi's web service: delete the owner's account, check a phone's activation lock.
     Cloud(crate::cmd::cloud::CloudArgs),
 }

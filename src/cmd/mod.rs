@@ -6,3 +6,5 @@ pub mod cloud;
 pub mod common;
 pub mod devices;
 pub mod inspect;
+pub mod reset;
+pub mod signout;
