@@ -113,9 +113,8 @@ pub fn check(req: &ResetRequest, facts: &PhoneFacts) -> Verdict {
     };
     add("backup", backup_ok, detail);
 
-    // FRP is armed by a Google account with a screen lock (FACTS.md §4). When the lock
-    // cannot be read, assume it is set: a wrong guess here costs a hand-over.
-    let frp = facts.google_accounts > 0 && facts.screen_lock != Some(false);
+    // The rule, and its safe-side guess for an unreadable lock, is `miui::policy`'s.
+    let frp = facts.frp_armed();
     add(
         "no_frp",
         !frp,

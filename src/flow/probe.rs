@@ -1,8 +1,20 @@
-//! What the journeys need to know about a phone before they touch it, read in a few
-//! batched shell calls: identity props, accounts (users 0 and 999), device owner,
-//! reset restrictions and whether a screen lock is set. Reads only; changes nothing.
+//! What the journeys need to know about a phone before they touch it: identity props,
+//! accounts (users 0 and 999), device owner, reset restrictions and whether a screen lock
+//! is set. A thin adapter over `crate::miui`: the commands, their parsers and the FRP
+//! rule live there (`miui::inspect`'s batch, `miui::policy`); this module only picks
+//! the sections a journey needs, reads them in ONE shell round trip and shapes them into
+//! [`PhoneFacts`]. Reads only; changes nothing. It must not parse device output itself,
+//! and never asks `lock_settings` to verify a credential (an empty attempt may count
+//! toward the lockout, or a wipe-after-failures policy).
 
+use crate::miui::inspect::{self, read_sections, section};
 use crate::miui::ui::{DeviceError, UiDevice};
+use crate::miui::{accounts, parse_getprop, policy};
+
+/// The batch sections the sign-out journey needs.
+const ACCOUNT_SECTIONS: [&str; 2] = ["getprop", "account"];
+/// The batch sections the reset interlocks need (the IMEI is not among them).
+const RESET_SECTIONS: [&str; 5] = ["getprop", "account", "owners", "user", "lock"];
 
 /// Facts about one phone, as read before a journey.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
@@ -41,114 +53,223 @@ impl PhoneFacts {
         }
         v
     }
-}
 
-/// Reads the facts the sign-out journey needs (props and accounts).
-pub async fn accounts<D: UiDevice>(dev: &D) -> Result<PhoneFacts, DeviceError> {
-    let props = dev.shell("getprop").await?.stdout;
-    let acc = dev.shell("dumpsys account").await?.stdout;
-    let mut f = PhoneFacts {
-        adb_serial: dev.serial().to_string(),
-        ..PhoneFacts::default()
-    };
-    let prop = |k: &str| getprop_value(&props, k).unwrap_or_default();
-    f.serialno = prop("ro.serialno");
-    f.manufacturer = prop("ro.product.manufacturer");
-    f.model = prop("ro.product.model");
-    f.adb_input = prop("persist.security.adbinput");
-    let brand = prop("ro.product.brand").to_ascii_lowercase();
-    f.is_xiaomi = f.manufacturer.eq_ignore_ascii_case("xiaomi")
-        || ["xiaomi", "redmi", "poco"].contains(&brand.as_str());
-    let (mi, google) = account_types(&acc);
-    f.mi_accounts = mi;
-    f.google_accounts = google;
-    Ok(f)
-}
-
-/// Reads everything the reset interlocks need.
-pub async fn for_reset<D: UiDevice>(dev: &D) -> Result<PhoneFacts, DeviceError> {
-    let mut f = accounts(dev).await?;
-    let owners = dev.shell("dpm list-owners").await?;
-    f.device_owner = owners
-        .stdout
-        .lines()
-        .find_map(|l| {
-            l.split_once("admin=")
-                .map(|(_, a)| a.split(',').next().unwrap_or(a))
-        })
-        .map(|s| s.trim().to_string());
-    // Real Android prints the effective restrictions of each user here.
-    let users = dev.shell("dumpsys user").await?;
-    f.no_factory_reset = users.all().contains("no_factory_reset");
-    // With no credential set, `verify` succeeds on an empty one; anything else (a
-    // credential, or a phone without the command) leaves the question open.
-    let lock = dev.shell("cmd lock_settings verify").await?;
-    f.screen_lock = if lock.all().contains("verified successfully") {
-        Some(false)
-    } else if lock.all().contains("didn't match") {
-        Some(true)
-    } else {
-        None
-    };
-    Ok(f)
-}
-
-fn getprop_value(props: &str, key: &str) -> Option<String> {
-    props.lines().find_map(|l| {
-        let l = l.trim_end_matches('\r');
-        let (k, v) = l.split_once("]: [")?;
-        (k.trim_start_matches('[') == key).then(|| v.trim_end_matches(']').to_string())
-    })
-}
-
-/// Xiaomi account names and the number of Google accounts in `dumpsys account`, over
-/// every user it lists (0 and Xiaomi's dual-apps user 999). Names may be masked, so the
-/// type decides.
-fn account_types(dumpsys: &str) -> (Vec<String>, usize) {
-    let mut mi = Vec::new();
-    let mut google = 0;
-    for l in dumpsys.lines() {
-        let l = l.trim();
-        let Some(inner) = l
-            .strip_prefix("Account {")
-            .and_then(|r| r.strip_suffix('}'))
-        else {
-            continue;
-        };
-        let Some((name, ty)) = inner.rsplit_once(", type=") else {
-            continue;
-        };
-        let name = name.trim_start_matches("name=").to_string();
-        if ty.starts_with("com.xiaomi") {
-            mi.push(name);
-        } else if ty == "com.google" {
-            google += 1;
+    /// Shapes the batch sections (see [`inspect::split_sections`]) into facts, through
+    /// `miui`'s parsers. Sections that were not read leave their facts at the default.
+    pub fn from_sections(adb_serial: &str, sections: &[(String, String)]) -> PhoneFacts {
+        let i = inspect::assess(adb_serial, sections);
+        let props = parse_getprop(section(sections, "getprop").unwrap_or(""));
+        let accs = accounts::parse_dumpsys_account(section(sections, "account").unwrap_or(""));
+        PhoneFacts {
+            adb_serial: adb_serial.to_string(),
+            serialno: i.hardware_serial.unwrap_or_default(),
+            manufacturer: i.manufacturer.unwrap_or_default(),
+            model: i.model.unwrap_or_default(),
+            is_xiaomi: i.xiaomi.unwrap_or(false),
+            adb_input: props
+                .get("persist.security.adbinput")
+                .cloned()
+                .unwrap_or_default(),
+            mi_accounts: accounts::mi_account_names(&accs),
+            google_accounts: i.google_accounts.unwrap_or(0),
+            device_owner: i.device_owner,
+            no_factory_reset: i.no_factory_reset.unwrap_or(false),
+            screen_lock: i.screen_lock,
         }
     }
-    (mi, google)
+
+    /// Whether a reset would arm Factory Reset Protection ([`policy::frp_armed`]).
+    pub fn frp_armed(&self) -> bool {
+        policy::frp_armed(self.google_accounts, self.screen_lock)
+    }
+}
+
+/// Reads the facts the sign-out journey needs (props and accounts), in one round trip.
+pub async fn accounts<D: UiDevice>(dev: &D) -> Result<PhoneFacts, DeviceError> {
+    let sections = read_sections(dev, &ACCOUNT_SECTIONS).await?;
+    Ok(PhoneFacts::from_sections(dev.serial(), &sections))
+}
+
+/// Reads everything the reset interlocks need, in one round trip.
+pub async fn for_reset<D: UiDevice>(dev: &D) -> Result<PhoneFacts, DeviceError> {
+    let sections = read_sections(dev, &RESET_SECTIONS).await?;
+    Ok(PhoneFacts::from_sections(dev.serial(), &sections))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::*;
+    use std::sync::Mutex;
 
-    #[test]
-    fn accounts_in_both_users_count_and_crlf_is_fine() {
-        let d = "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    Account {name=a@gmail.com, type=com.google}\r\n\r\nUser UserInfo{999:XSpace:801010}:\r\n  Accounts: 1\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    ServiceInfo: AuthenticatorDescription {type=com.xiaomi}, ComponentInfo{x}, uid 1\r\n";
-        let (mi, g) = account_types(d);
-        assert_eq!(mi.len(), 2);
-        assert_eq!(g, 1);
-        assert_eq!(account_types("garbage\nAccount {"), (vec![], 0));
+    use secrecy::SecretString;
+
+    use super::*;
+    use crate::miui::ui::{ShellResult, check_command};
+
+    /// A phone that answers the read-only commands a probe may send, and records every
+    /// command line it is given. It runs a batch the way `sh` would: each `CMD 2>&1` by
+    /// its canned answer, each `echo "…$?"` with status 0. Any `lock_settings`/
+    /// `locksettings` call other than the dump answers as an unlock attempt would.
+    struct Recorder {
+        sent: Mutex<Vec<String>>,
+        answers: Vec<(&'static str, String)>,
     }
 
-    #[test]
-    fn getprop_lines() {
-        let p = "[ro.serialno]: [abc123]\r\n[persist.security.adbinput]: [1]\n[x]: [";
-        assert_eq!(getprop_value(p, "ro.serialno").as_deref(), Some("abc123"));
+    impl Recorder {
+        fn new(answers: &[(&'static str, &str)]) -> Recorder {
+            Recorder {
+                sent: Mutex::new(Vec::new()),
+                answers: answers.iter().map(|(c, a)| (*c, a.to_string())).collect(),
+            }
+        }
+
+        fn sent(&self) -> Vec<String> {
+            self.sent.lock().map(|v| v.clone()).unwrap_or_default()
+        }
+
+        fn run(&self, line: &str) -> String {
+            let mut out = String::new();
+            for part in line.split("; ") {
+                let part = part.trim();
+                if let Some(text) = part.strip_prefix("echo \"") {
+                    out.push_str(&text.trim_end_matches('"').replace("$?", "0"));
+                    out.push('\n');
+                    continue;
+                }
+                let cmd = part.trim_end_matches("2>&1").trim();
+                match self.answers.iter().find(|(c, _)| *c == cmd) {
+                    Some((_, a)) => out.push_str(a),
+                    None if cmd.contains("lock_settings") || cmd.contains("locksettings") => {
+                        out.push_str("Lock credential verified successfully\n")
+                    }
+                    None => out.push_str(&format!("/system/bin/sh: {cmd}: not found\n")),
+                }
+            }
+            out
+        }
+    }
+
+    impl UiDevice for Recorder {
+        fn serial(&self) -> &str {
+            "REC1"
+        }
+        async fn shell(&self, cmd: &str) -> Result<ShellResult, DeviceError> {
+            check_command("REC1", cmd)?;
+            if let Ok(mut v) = self.sent.lock() {
+                v.push(cmd.to_string());
+            }
+            Ok(ShellResult {
+                stdout: self.run(cmd),
+                stderr: String::new(),
+                code: Some(0),
+            })
+        }
+        async fn shell_secret(&self, _cmd: &SecretString) -> Result<ShellResult, DeviceError> {
+            if let Ok(mut v) = self.sent.lock() {
+                v.push("<secret>".into());
+            }
+            Ok(ShellResult::default())
+        }
+        async fn exec(&self, cmd: &str) -> Result<Vec<u8>, DeviceError> {
+            if let Ok(mut v) = self.sent.lock() {
+                v.push(format!("exec:{cmd}"));
+            }
+            Ok(Vec::new())
+        }
+    }
+
+    const PROPS: &str = "[ro.product.manufacturer]: [Xiaomi]\r\n[ro.product.brand]: [Redmi]\r\n\
+[ro.product.model]: [22101316G]\r\n[ro.serialno]: [a1b2c3]\r\n[persist.security.adbinput]: [1]\r\n";
+    const ACCOUNTS: &str = "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    Account {name=a@gmail.com, type=com.google}\r\n\r\nUser UserInfo{999:XSpace:801010}:\r\n    Account {name=1*****89, type=com.xiaomi}\r\n";
+
+    fn pin_phone() -> Recorder {
+        Recorder::new(&[
+            ("getprop", PROPS),
+            ("dumpsys account", ACCOUNTS),
+            ("dpm list-owners", "no owners\n"),
+            (
+                "dumpsys user",
+                "Users:\n  UserInfo{0:Owner:c13} running\n    Restrictions:\n      none\n",
+            ),
+            (
+                "dumpsys lock_settings",
+                "User State:\n  User 0\n    CredentialType: Pin\n",
+            ),
+        ])
+    }
+
+    /// The guard: no probe ever asks lock settings to verify a credential (with a PIN
+    /// set, that is an unlock attempt), and each probe is one round trip.
+    #[tokio::test]
+    async fn the_probe_never_asks_lock_settings_to_verify() {
+        let dev = pin_phone();
+        let f = for_reset(&dev).await.unwrap();
+        accounts(&dev).await.unwrap();
+        let sent = dev.sent();
+        assert_eq!(sent.len(), 2, "one round trip per probe: {sent:?}");
+        for cmd in &sent {
+            let c = cmd.to_ascii_lowercase();
+            let lock = c.contains("lock_settings") || c.contains("locksettings");
+            assert!(!(lock && c.contains("verify")), "sent {cmd:?}");
+        }
+        assert!(sent[0].contains("dumpsys lock_settings"));
+        // The lock came from the dump, not from a "verified" answer.
+        assert_eq!(f.screen_lock, Some(true));
+        assert!(f.frp_armed());
+    }
+
+    #[tokio::test]
+    async fn facts_come_from_the_batch() {
+        let dev = pin_phone();
+        let f = for_reset(&dev).await.unwrap();
+        assert_eq!(f.adb_serial, "REC1");
+        assert_eq!(f.serialno, "a1b2c3");
+        assert_eq!(f.serials(), vec!["REC1", "a1b2c3"]);
         assert_eq!(
-            getprop_value(p, "persist.security.adbinput").as_deref(),
-            Some("1")
+            (f.manufacturer.as_str(), f.model.as_str()),
+            ("Xiaomi", "22101316G")
         );
-        assert_eq!(getprop_value(p, "missing"), None);
+        assert!(f.is_xiaomi);
+        assert_eq!(f.adb_input, "1");
+        assert_eq!(f.mi_accounts, vec!["1*****89", "1*****89"]);
+        assert!(f.mi_signed_in());
+        assert_eq!(f.google_accounts, 1);
+        assert_eq!(f.device_owner, None);
+        assert!(!f.no_factory_reset);
+
+        let a = accounts(&dev).await.unwrap();
+        assert!(!dev.sent()[1].contains("lock_settings"));
+        assert_eq!(a.mi_accounts, f.mi_accounts);
+        assert_eq!(
+            a.screen_lock, None,
+            "the sign-out probe does not read the lock"
+        );
+    }
+
+    #[tokio::test]
+    async fn an_answer_cut_short_is_an_error_not_a_clean_phone() {
+        // A phone whose `dpm` hangs up mid-batch: no owners/user/lock sections.
+        struct Cut(Recorder);
+        impl UiDevice for Cut {
+            fn serial(&self) -> &str {
+                "CUT"
+            }
+            async fn shell(&self, cmd: &str) -> Result<ShellResult, DeviceError> {
+                let mut r = self.0.shell(cmd).await?;
+                if let Some(at) = r.stdout.find("no owners") {
+                    r.stdout.truncate(at);
+                }
+                Ok(r)
+            }
+            async fn shell_secret(&self, c: &SecretString) -> Result<ShellResult, DeviceError> {
+                self.0.shell_secret(c).await
+            }
+            async fn exec(&self, cmd: &str) -> Result<Vec<u8>, DeviceError> {
+                self.0.exec(cmd).await
+            }
+        }
+        let dev = Cut(pin_phone());
+        let e = for_reset(&dev).await.unwrap_err();
+        assert!(e.to_string().contains("cut short"), "{e}");
+        assert!(accounts(&dev).await.unwrap().mi_signed_in());
     }
 }

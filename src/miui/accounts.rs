@@ -68,13 +68,24 @@ pub struct AccountSummary {
 
 /// Mi and Google accounts on the users that count ([`USERS`]).
 pub fn summarize(accounts: &[Account]) -> AccountSummary {
-    let relevant = || accounts.iter().filter(|a| USERS.contains(&a.user));
     AccountSummary {
-        mi_account: relevant()
-            .find(|a| MI_TYPES.contains(&a.kind.as_str()))
-            .map(|a| a.name.clone()),
-        google_accounts: relevant().filter(|a| a.kind == GOOGLE_TYPE).count(),
+        mi_account: mi_account_names(accounts).into_iter().next(),
+        google_accounts: relevant(accounts).filter(|a| a.kind == GOOGLE_TYPE).count(),
     }
+}
+
+/// Every Mi account on the users that count, as printed, user 0's first. The same
+/// account usually shows once per user (Xiaomi mirrors it into the dual-apps user).
+pub fn mi_account_names(accounts: &[Account]) -> Vec<String> {
+    let mut names: Vec<&Account> = relevant(accounts)
+        .filter(|a| MI_TYPES.contains(&a.kind.as_str()))
+        .collect();
+    names.sort_by_key(|a| a.user);
+    names.into_iter().map(|a| a.name.clone()).collect()
+}
+
+fn relevant(accounts: &[Account]) -> impl Iterator<Item = &Account> {
+    accounts.iter().filter(|a| USERS.contains(&a.user))
 }
 
 #[cfg(test)]
@@ -107,6 +118,17 @@ User UserInfo{999:XSpace:801010}:\r\n\
         let s = summarize(&acc);
         assert_eq!(s.mi_account.as_deref(), Some("1234567890"));
         assert_eq!(s.google_accounts, 2);
+    }
+
+    #[test]
+    fn the_mi_account_of_both_users_is_listed_and_other_users_are_not() {
+        let d = "User UserInfo{999:XSpace:801010}:\r\n  Accounts: 1\r\n    Account {name=1*****89, type=com.xiaomi}\r\n\
+User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    Account {name=a@gmail.com, type=com.google}\r\n\
+User UserInfo{10:Work:1030}:\r\n    Account {name=77, type=com.xiaomi}\r\n";
+        let acc = parse_dumpsys_account(d);
+        assert_eq!(mi_account_names(&acc), vec!["1*****89", "1*****89"]);
+        assert_eq!(summarize(&acc).google_accounts, 1);
+        assert!(mi_account_names(&parse_dumpsys_account("garbage\nAccount {")).is_empty());
     }
 
     #[test]

@@ -10,6 +10,7 @@ use super::identity::{Identity, OsInfo, identity};
 use super::imei;
 use super::policy;
 use super::props::{Props, parse_getprop};
+use super::ui::{DeviceError, UiDevice};
 
 /// The section marker the batch prints after each command, with its exit code.
 const MARK: &str = "@@mi-offboard-section@@";
@@ -29,11 +30,47 @@ pub const BATCH: [(&str, &str); 6] = [
 
 /// The one shell command line of an inspection.
 pub fn batch_command() -> String {
+    batch_command_for(&BATCH.map(|(name, _)| name))
+}
+
+/// The command line of the [`BATCH`] sections named in NAMES (in `BATCH` order), for a
+/// caller that needs only some of them (a sign-out polling its accounts).
+pub fn batch_command_for(names: &[&str]) -> String {
     BATCH
         .iter()
+        .filter(|(name, _)| names.contains(name))
         .map(|(name, cmd)| format!("{cmd} 2>&1; echo \"{MARK} {name} $?\""))
         .collect::<Vec<_>>()
         .join("; ")
+}
+
+/// The text of section NAME, if the batch output held it.
+pub fn section<'a>(sections: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    sections
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, t)| t.as_str())
+}
+
+/// Runs the [`BATCH`] sections named in NAMES on a [`UiDevice`] in one shell round trip
+/// (the journeys hold a `UiDevice`, whose guard every command passes). Output cut short
+/// is an error, not a set of missing facts: a journey must not decide on half a read.
+pub async fn read_sections<D: UiDevice>(
+    dev: &D,
+    names: &[&str],
+) -> Result<Vec<(String, String)>, DeviceError> {
+    let out = dev.shell(&batch_command_for(names)).await?;
+    let sections = split_sections(&out.stdout);
+    if let Some(missing) = names.iter().find(|n| section(&sections, n).is_none()) {
+        return Err(DeviceError::Other {
+            serial: dev.serial().to_string(),
+            detail: format!(
+                "the phone's answer was cut short: no `{missing}` section in {} bytes",
+                out.stdout.len()
+            ),
+        });
+    }
+    Ok(sections)
 }
 
 /// Splits the batch output into (section name, text). A section whose marker is missing
@@ -183,12 +220,7 @@ impl Inspection {
 
 /// Builds the report from the batch's sections (pure: tested on captured output).
 pub fn assess(serial: &str, sections: &[(String, String)]) -> Inspection {
-    let get = |name: &str| {
-        sections
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, t)| t.as_str())
-    };
+    let get = |name: &str| section(sections, name);
     let props: Props = parse_getprop(get("getprop").unwrap_or(""));
     let id: Identity = identity(&props);
     let acc: Option<AccountSummary> =
@@ -201,8 +233,7 @@ pub fn assess(serial: &str, sections: &[(String, String)]) -> Inspection {
         .or_else(|| imei::imei_from_props(&props));
     let input = policy::input_allowed(&props, id.is_xiaomi);
     let google = acc.as_ref().map(|a| a.google_accounts);
-    // The guess lives in `policy`: an unreadable lock with a Google account counts as armed.
-    let frp = google.map(|g| g > 0 && lock != Some(false));
+    let frp = google.map(|g| policy::frp_armed(g, lock));
 
     let mut r = Inspection::empty(serial, DeviceState::Device.as_str());
     r.blockers = blockers(&id, acc.as_ref(), lock, frp, owner.as_deref(), nfr, input);

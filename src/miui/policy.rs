@@ -66,6 +66,14 @@ pub fn screen_lock(lock_settings: &str) -> Option<bool> {
     None
 }
 
+/// Whether a factory reset would leave the phone asking for a Google account (Factory
+/// Reset Protection): a Google account plus a secure lock. A lock that could not be
+/// read (`None`) counts as set, the safe side (see the module's note). This is the one
+/// statement of the rule; `inspect` and the reset interlocks both ask it.
+pub fn frp_armed(google_accounts: usize, screen_lock: Option<bool>) -> bool {
+    google_accounts > 0 && screen_lock != Some(false)
+}
+
 /// Whether `input` may inject events. Xiaomi firmware refuses it until "USB debugging
 /// (Security settings)" sets `persist.security.adbinput=1` (absent means off); other
 /// phones have no such switch.
@@ -121,6 +129,15 @@ mod tests {
         assert_eq!(screen_lock(other), None);
         assert_eq!(screen_lock("Can't find service: lock_settings"), None);
         assert_eq!(screen_lock("CredentialType: Quantum"), None);
+    }
+
+    #[test]
+    fn frp_arms_with_google_and_a_lock_that_is_set_or_unknown() {
+        assert!(frp_armed(1, Some(true)));
+        assert!(frp_armed(2, None), "an unreadable lock counts as set");
+        assert!(!frp_armed(1, Some(false)));
+        assert!(!frp_armed(0, Some(true)));
+        assert!(!frp_armed(0, None));
     }
 
     #[test]
