@@ -1,6 +1,8 @@
 //! `inspect`: a phone's identity and hand-over readiness in ONE shell round trip, and
 //! the blockers that would stop a hand-over, each with a message for people and what the
-//! operator does about it. Read-only: every command in [`BATCH`] only reads.
+//! operator does about it. Read-only: every command in [`BATCH`] only reads. The
+//! journeys read a subset of the same batch through [`read_sections`] (`flow::probe`),
+//! so each command and its parser exist once.
 
 use crate::adb::{AdbError, Device, DeviceState};
 use crate::exit::{Exit, HasExit};
