@@ -8,8 +8,11 @@
 
 pub mod manifest;
 pub mod paths;
+pub mod phonehash;
 pub mod plan;
 pub mod proof;
+pub mod space;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 
