@@ -794,3 +794,114 @@ impl Transfer {
         (failed, skipped)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn identity_reads_model_and_a_plausible_imei_only() {
+        let (m, i) = parse_identity("Redmi Note 10 Pro\r\n\r\n861234567890123\r\n");
+        assert_eq!(m.as_deref(), Some("Redmi Note 10 Pro"));
+        assert_eq!(i.as_deref(), Some("861234567890123"));
+        assert_eq!(parse_identity(""), (None, None));
+        assert_eq!(parse_identity("\nnot-an-imei\n12"), (None, None));
+    }
+
+    #[test]
+    fn apps_are_parsed_tolerantly() {
+        let out = "package:com.whatsapp versionCode:231\r\npackage:org.telegram versionCode:5\ngarbage\npackage:\npackage:com.novc\n";
+        let a = parse_apps(out);
+        let names: Vec<&str> = a.iter().map(|x| x.package.as_str()).collect();
+        assert_eq!(names, ["com.novc", "com.whatsapp", "org.telegram"]);
+        assert_eq!(a[1].version.as_deref(), Some("231"));
+        assert_eq!(a[0].version, None);
+    }
+
+    fn planned(n: usize) -> Vec<PlannedFile> {
+        (0..n)
+            .map(|i| PlannedFile {
+                rel: format!("DCIM/{i}.jpg"),
+                size: 3,
+                mtime: 1,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_file_is_verified_only_when_the_phone_agrees_and_a_mismatch_is_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let todo = planned(4);
+        let targets: Vec<PathBuf> = (0..4).map(|i| d.path().join(format!("{i}"))).collect();
+        for t in &targets {
+            std::fs::write(t, b"abc").unwrap();
+        }
+        let mut t = Transfer::new(&todo, targets.clone());
+        let good = manifest::sha256_hex(b"abc");
+        let landed = Landing::Landed(Landed {
+            sha256: good.clone(),
+            size: 3,
+        });
+        let r = crate::progress::Silent;
+        // 0: both agree. 1: the phone has other bytes. 2: the phone gave no hash.
+        // 3: the phone refused to send it.
+        for i in 0..3 {
+            t.landed[i] = Some(landed.clone());
+            t.settle(i, &r, "s");
+            assert!(!t.records[i].verified, "verified before the phone answered");
+        }
+        t.landed[3] = Some(Landing::Refused("Permission denied".into()));
+        t.phone[0] = Some(Some(good.clone()));
+        t.phone[1] = Some(Some("0".repeat(64)));
+        t.phone[2] = Some(None);
+        t.phone[3] = Some(None);
+        for i in 0..4 {
+            t.settle(i, &r, "s");
+        }
+        assert!(t.records[0].verified);
+        assert!(!t.records[1].verified && !targets[1].exists());
+        assert!(!t.records[2].verified && targets[2].exists());
+        let (failed, skipped) = t.failures(&todo);
+        let failed: Vec<&str> = failed.iter().map(|f| f.path.as_str()).collect();
+        assert_eq!(failed, ["DCIM/1.jpg", "DCIM/2.jpg"]);
+        assert_eq!(skipped.len(), 1);
+        assert_eq!(t.kept().len(), 3);
+    }
+
+    #[test]
+    fn resume_keeps_only_unchanged_verified_files() {
+        let d = tempfile::tempdir().unwrap();
+        let data = d.path().join("data");
+        std::fs::create_dir_all(data.join("DCIM")).unwrap();
+        let todo = planned(3);
+        let mut prev = Manifest::new(
+            manifest::Device {
+                serial: "s".into(),
+                model: None,
+                imei: None,
+            },
+            vec![],
+        );
+        for f in &todo {
+            std::fs::write(data.join(&f.rel), b"abc").unwrap();
+            prev.files.push(FileRecord {
+                path: f.rel.clone(),
+                size: 3,
+                mtime: 1,
+                sha256: manifest::sha256_hex(b"abc"),
+                verified: true,
+                error: None,
+            });
+        }
+        // 1 was altered on the host (same size), 2 changed on the phone (mtime).
+        std::fs::write(data.join("DCIM/1.jpg"), b"abX").unwrap();
+        let mut now = todo.clone();
+        now[2].mtime = 2;
+        let (carried, fetch) = resume(Some(&prev), now, &data);
+        assert_eq!(carried.len(), 1);
+        assert_eq!(carried[0].path, "DCIM/0.jpg");
+        let f: Vec<&str> = fetch.iter().map(|x| x.rel.as_str()).collect();
+        assert_eq!(f, ["DCIM/1.jpg", "DCIM/2.jpg"]);
+        assert_eq!(resume(None, todo.clone(), &data).1.len(), 3);
+    }
+}
