@@ -14,7 +14,7 @@ use tokio::sync::mpsc;
 use super::error::BackupError;
 use super::manifest::{self, FileRecord, Manifest};
 use super::plan::{self, Entry, Kind, PlannedFile, Skipped};
-use super::writer::{DirMaker, Landed, PartFile};
+use super::writer::{Complete, DirMaker, Landed, PartFile};
 use super::{paths, phonehash, space};
 use crate::adb::RecvSink;
 use crate::adb::{AdbError, Device};
@@ -481,13 +481,57 @@ impl RecvSink for Sink<'_> {
     }
 }
 
-/// The writer thread: one file open at a time (RECV replies arrive in order).
+/// Work for the committer thread.
+enum Job {
+    /// Start writing back what a big file has so far.
+    Writeback(std::fs::File),
+    Commit(usize, Complete, i64),
+}
+
+/// Files waiting for their fsync; bounds open handles and dirty memory.
+const COMMIT_QUEUE: usize = 32;
+const COMMITTERS: usize = 4;
+
+/// The writer thread: one file open at a time (RECV replies arrive in order). Complete
+/// files go to a committer thread for fsync and rename, so waiting for the disk
+/// overlaps with receiving the next file.
 fn write_files(
     mut rx: mpsc::Receiver<Msg>,
     targets: Vec<PathBuf>,
     planned: Vec<(u64, i64)>,
     out: mpsc::UnboundedSender<(usize, Landing)>,
 ) {
+    let (jobs, job_rx) = std::sync::mpsc::sync_channel::<Job>(COMMIT_QUEUE);
+    let job_rx = Arc::new(std::sync::Mutex::new(job_rx));
+    // Several committers: an fsync mostly waits for the journal, and concurrent ones
+    // share a journal commit, so small files do not pay one disk flush each in turn.
+    let committers: Vec<_> = (0..COMMITTERS)
+        .map(|_| {
+            let job_rx = job_rx.clone();
+            let committed = out.clone();
+            std::thread::spawn(move || {
+                loop {
+                    let job = match job_rx.lock() {
+                        Ok(rx) => rx.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(Job::Writeback(f)) => {
+                            let _ = f.sync_data();
+                        }
+                        Ok(Job::Commit(i, c, mtime)) => {
+                            let landing = match c.commit(mtime) {
+                                Ok(l) => Landing::Landed(l),
+                                Err(e) => Landing::Failed(format!("cannot complete the file: {e}")),
+                            };
+                            let _ = committed.send((i, landing));
+                        }
+                        Err(_) => return,
+                    }
+                }
+            })
+        })
+        .collect();
     let mut open: Option<(usize, Result<PartFile, String>)> = None;
     let start = |i: usize| -> Result<PartFile, String> {
         let t = targets.get(i).ok_or("no such file in the plan")?;
@@ -504,8 +548,13 @@ fn write_files(
                 }
                 if let Some((_, slot)) = open.as_mut() {
                     if let Ok(p) = slot {
-                        if let Err(e) = p.write(&chunk) {
-                            *slot = Err(format!("write failed: {e}"));
+                        match p.write(&chunk) {
+                            Ok(()) => {
+                                if let Some(f) = p.writeback_due() {
+                                    let _ = jobs.send(Job::Writeback(f));
+                                }
+                            }
+                            Err(e) => *slot = Err(format!("write failed: {e}")),
                         }
                     }
                 }
@@ -529,8 +578,15 @@ fn write_files(
                             "changed on the phone during the backup: listed {size} bytes, received {got}"
                         ))
                     }
-                    (Ok(p), Ok(_)) => match p.finish(mtime) {
-                        Ok(l) => Landing::Landed(l),
+                    (Ok(p), Ok(_)) => match p.complete() {
+                        Ok(c) => match jobs.send(Job::Commit(i, c, mtime)) {
+                            Ok(()) => continue,
+                            Err(std::sync::mpsc::SendError(Job::Commit(_, c, _))) => {
+                                c.abort();
+                                Landing::Failed("the committer thread stopped".into())
+                            }
+                            Err(_) => Landing::Failed("the committer thread stopped".into()),
+                        },
                         Err(e) => Landing::Failed(format!("cannot complete the file: {e}")),
                     },
                     (Err(e), _) => Landing::Failed(e),
@@ -550,8 +606,13 @@ fn write_files(
         }
     }
     // The stream ended mid-file (phone lost): only the temporary name is removed.
+    // Files already complete are still committed: every byte of them arrived.
     if let Some((_, Ok(p))) = open {
         p.abort();
+    }
+    drop(jobs);
+    for c in committers {
+        let _ = c.join();
     }
 }
 

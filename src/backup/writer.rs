@@ -21,6 +21,51 @@ pub struct PartFile {
     out: BufWriter<File>,
     hasher: sha2::Sha256,
     written: u64,
+    /// `written` when writeback was last started.
+    synced_at: u64,
+}
+
+/// See [`PartFile::writeback_due`].
+pub const WRITEBACK_EVERY: u64 = 32 * 1024 * 1024;
+
+/// A file whose bytes are all written, not yet durable nor under its real name.
+pub struct Complete {
+    file: File,
+    partial: PathBuf,
+    dest: PathBuf,
+    landed: Landed,
+}
+
+impl Complete {
+    /// mtime, fsync, then rename over the real name: after a crash the real name holds
+    /// either the old file or every byte of the new one.
+    pub fn commit(self, mtime: i64) -> std::io::Result<Landed> {
+        let Complete {
+            file,
+            partial,
+            dest,
+            landed,
+        } = self;
+        let result = (|| {
+            file.set_modified(system_time(mtime))?;
+            file.sync_all()?;
+            drop(file);
+            std::fs::rename(&partial, &dest)
+        })();
+        match result {
+            Ok(()) => Ok(landed),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e)
+            }
+        }
+    }
+
+    /// Gives up: the temporary name is removed.
+    pub fn abort(self) {
+        drop(self.file);
+        let _ = std::fs::remove_file(self.partial);
+    }
 }
 
 /// A file that landed under its real name.
@@ -43,6 +88,7 @@ impl PartFile {
             out: BufWriter::with_capacity(256 * 1024, file),
             hasher: sha2::Sha256::new(),
             written: 0,
+            synced_at: 0,
         })
     }
 
@@ -58,28 +104,49 @@ impl PartFile {
 
     /// Completes the file: flush, mtime, fsync, then rename over the real name.
     pub fn finish(self, mtime: i64) -> std::io::Result<Landed> {
+        self.complete()?.commit(mtime)
+    }
+
+    /// Every byte is in the page cache: hands over what [`Complete::commit`] needs, so
+    /// the slow part (waiting for the disk) can run on another thread while the next
+    /// file streams in.
+    pub fn complete(self) -> std::io::Result<Complete> {
         let PartFile {
             partial,
             dest,
             out,
             hasher,
             written,
+            ..
         } = self;
-        let result = (|| {
-            let file = out.into_inner().map_err(|e| e.into_error())?;
-            file.set_modified(system_time(mtime))?;
-            file.sync_all()?;
-            drop(file);
-            std::fs::rename(&partial, &dest)
-        })();
-        if let Err(e) = result {
-            let _ = std::fs::remove_file(&partial);
-            return Err(e);
+        match out.into_inner() {
+            Ok(file) => Ok(Complete {
+                file,
+                partial,
+                dest,
+                landed: Landed {
+                    sha256: hex::encode(hasher.finalize()),
+                    size: written,
+                },
+            }),
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                Err(e.into_error())
+            }
         }
-        Ok(Landed {
-            sha256: hex::encode(hasher.finalize()),
-            size: written,
-        })
+    }
+
+    /// For a big file, every [`WRITEBACK_EVERY`] bytes: a second handle on the file, so
+    /// another thread can start its writeback (`sync_data`) while this one writes on.
+    /// Without it the kernel waits until gigabytes are dirty and the final fsync of a
+    /// large file stalls the run for as long as the disk needs.
+    pub fn writeback_due(&mut self) -> Option<File> {
+        if self.written - self.synced_at < WRITEBACK_EVERY {
+            return None;
+        }
+        self.synced_at = self.written;
+        self.out.flush().ok()?;
+        self.out.get_ref().try_clone().ok()
     }
 
     /// Gives up on the file: the temporary name is removed, the real name untouched.
