@@ -34,6 +34,8 @@ pub struct BackupArgs {
 /// Progress on stderr while a terminal watches; hidden otherwise.
 struct Bar {
     bar: ProgressBar,
+    /// Notes are also in the summary; on a pipe they are printed only there.
+    visible: bool,
 }
 
 impl Bar {
@@ -44,7 +46,7 @@ impl Bar {
             ProgressDrawTarget::hidden()
         };
         let bar = ProgressBar::with_draw_target(None, target);
-        Bar { bar }
+        Bar { bar, visible }
     }
 }
 
@@ -62,7 +64,9 @@ impl Reporter for Bar {
         self.bar.inc(bytes);
     }
     fn warn(&self, serial: &str, message: &str) {
-        self.bar.suspend(|| eprintln!("{serial}: {message}"));
+        if self.visible {
+            self.bar.suspend(|| eprintln!("{serial}: {message}"));
+        }
     }
     fn finish(&self, _serial: &str, _ok: bool, _summary: &str) {
         self.bar.finish_and_clear();
