@@ -32,6 +32,9 @@ pub enum Command {
     /// Read one phone's identity and what stands between it and a clean hand-over
     /// (changes nothing on the phone).
     Inspect(cmd::inspect::Args),
+    /// Copy the owner's files off the phone into DIR, byte-exact and verified against
+    /// the phone, with a manifest; rerun to resume.
+    Backup(cmd::backup::BackupArgs),
     /// Sign the phone out of its Mi account through Xiaomi's screens (Find Device off),
     /// verified with `dumpsys account`.
     Signout(cmd::signout::SignoutArgs),

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Devices(args) => cmd::devices::run(args, &global).await,
             Command::Inspect(args) => cmd::inspect::run(args, &global).await,
+            Command::Backup(args) => cmd::backup::run(args, &global).await,
             Command::Signout(args) => cmd::signout::run(args, &global).await,
             Command::Reset(args) => cmd::reset::run(args, &global).await,
             Command::Cloud(args) => cmd::cloud::run(args).await,
