@@ -42,13 +42,13 @@ pub fn escape(text: &str) -> String {
     out
 }
 
-/// Masks the middle of an identifier: for 10 or more characters the first 6 and last 4
-/// stay (`861234*****5678`, as Xiaomi's own pages show IMEIs); shorter ones keep only
-/// their last quarter.
+/// Masks an identifier: IMEI-length ones (14 or more characters) keep their first 6 and
+/// last 4 (`861234*****5678`, as Xiaomi's own pages show IMEIs); shorter ones, such as
+/// account ids, keep only their last quarter so at least three quarters are hidden.
 pub fn mask(id: &str) -> String {
     let chars: Vec<char> = id.chars().collect();
     let n = chars.len();
-    let (head, tail) = if n >= 10 { (6, 4) } else { (0, n / 4) };
+    let (head, tail) = if n >= 14 { (6, 4) } else { (0, n / 4) };
     chars
         .iter()
         .enumerate()
@@ -68,6 +68,37 @@ fn human_bytes(bytes: u64) -> String {
         format!("{bytes} B")
     } else {
         format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+fn capitalise(text: &str) -> String {
+    let mut chars = text.chars();
+    match chars.next() {
+        Some(c) => c.to_uppercase().chain(chars).collect(),
+        None => String::new(),
+    }
+}
+
+/// Thousands separators, as a printed page should show counts.
+fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// How people write the OS family inspect reports in lower case.
+fn family_name(family: &str) -> &str {
+    match family {
+        "hyperos" => "HyperOS",
+        "miui" => "MIUI",
+        "android" => "Android",
+        other => other,
     }
 }
 
@@ -111,29 +142,32 @@ const STYLE: &str = r#"
 * { box-sizing: border-box; }
 html { background: #fff; }
 body { margin: 0; font-family: "DejaVu Sans", "Liberation Sans", Arial, sans-serif;
-  color: #1d2330; font-size: 15px; line-height: 1.35; }
-.page { max-width: 1080px; margin: 0 auto; padding: 48px 56px; }
+  color: #1d2330; font-size: 17px; line-height: 1.4; }
+.page { max-width: 1120px; margin: 0 auto; padding: 56px 60px; }
 header { display: flex; justify-content: space-between; align-items: flex-end;
   border-bottom: 3px solid #1d2330; padding-bottom: 14px; }
-h1 { font-size: 30px; margin: 0; letter-spacing: 0.5px; }
+h1 { font-size: 34px; margin: 0; letter-spacing: 0.5px; }
 .issuer { font-size: 17px; font-weight: bold; margin-bottom: 4px; }
-.meta { text-align: right; font-size: 13px; color: #4a5263; }
-.status { margin: 22px 0 6px; padding: 16px 22px; border-radius: 8px; border: 2px solid;
-  font-size: 22px; font-weight: bold; }
-.status small { display: block; font-size: 15px; font-weight: normal; margin-top: 4px; }
+.meta { text-align: right; font-size: 14px; color: #4a5263; }
+.status { margin: 26px 0 8px; padding: 20px 26px; border-radius: 8px; border: 2px solid;
+  font-size: 27px; font-weight: bold; }
+.status small { display: block; font-size: 17px; font-weight: normal; margin-top: 4px; }
 .status.done { background: #e9f7ee; border-color: #2f8f4e; color: #1e6a37; }
 .status.owner { background: #fff6e0; border-color: #c98a00; color: #7a5400; }
 .status.bad { background: #fdecec; border-color: #c23b3b; color: #8e2323; }
-h2 { font-size: 17px; margin: 22px 0 8px; text-transform: uppercase; letter-spacing: 1px;
+h2 { font-size: 18px; margin: 30px 0 10px; text-transform: uppercase; letter-spacing: 1px;
   color: #4a5263; border-bottom: 1px solid #c9ced8; padding-bottom: 4px; }
 .grid { display: grid; grid-template-columns: 1fr 1fr; gap: 0 36px; }
 table { width: 100%; border-collapse: collapse; }
-td, th { padding: 5px 6px; vertical-align: top; text-align: left; }
+td, th { padding: 7px 6px; vertical-align: top; text-align: left; }
 th { font-size: 12px; text-transform: uppercase; color: #6a7283; font-weight: normal; }
 table.kv td:first-child { color: #4a5263; width: 40%; }
 table.kv td:last-child { font-weight: bold; overflow-wrap: anywhere; }
+table.kv td.plain { font-weight: normal; }
+.sub { font-weight: normal; font-size: 14px; color: #6a7283; }
 table.steps tr + tr td { border-top: 1px solid #e4e7ee; }
-table.steps td.note { color: #4a5263; font-size: 13px; overflow-wrap: anywhere; }
+table.steps td.time { white-space: nowrap; }
+table.steps td.note { color: #4a5263; font-size: 14px; overflow-wrap: anywhere; }
 .badge { display: inline-block; min-width: 92px; text-align: center; padding: 2px 8px;
   border-radius: 10px; font-size: 13px; font-weight: bold; }
 .badge.ok { background: #d7f0df; color: #1e6a37; }
@@ -143,10 +177,10 @@ table.steps td.note { color: #4a5263; font-size: 13px; overflow-wrap: anywhere; 
 .box { border: 1px solid #c9ced8; border-radius: 6px; padding: 10px 14px; margin-top: 8px; }
 .box.warn { border-color: #c98a00; background: #fffaf0; }
 ul { margin: 4px 0; padding-left: 20px; }
-.mono { font-family: "DejaVu Sans Mono", monospace; font-weight: normal; font-size: 13px; }
-.sign { display: grid; grid-template-columns: 1fr 1fr; gap: 48px; margin-top: 44px; }
-.sign div { border-top: 1px solid #1d2330; padding-top: 6px; font-size: 13px; color: #4a5263; }
-footer { margin-top: 26px; font-size: 11px; color: #6a7283; }
+.mono { font-family: "DejaVu Sans Mono", monospace; font-weight: normal; font-size: 14px; }
+.sign { display: grid; grid-template-columns: 1fr 1fr; gap: 56px; margin-top: 90px; }
+.sign div { border-top: 1px solid #1d2330; padding-top: 8px; font-size: 14px; color: #4a5263; }
+footer { margin-top: 34px; font-size: 12px; color: #6a7283; }
 "#;
 
 /// Renders the certificate. Pure: the same report gives the same page.
@@ -184,8 +218,10 @@ pub fn render(report: &Report, copy: Copy) -> String {
     h.push_str("<h1>Device hand-over certificate</h1></div>");
     let _ = writeln!(
         h,
-        "<div class=\"meta\">Issued {}<br>{}</div></header>",
+        "<div class=\"meta\">Issued {}<br>Reference {}-{}<br>{}</div></header>",
         when(report.generated_at),
+        escape(&report.serial),
+        report.generated_at.0.format("%Y%m%d-%H%M"),
         match copy {
             Copy::Customer => "Customer copy",
             Copy::Shop => "Shop copy",
@@ -208,8 +244,8 @@ pub fn render(report: &Report, copy: Copy) -> String {
     // Device and accounts, side by side.
     h.push_str("<div class=\"grid\"><section><h2>Device</h2><table class=\"kv\">\n");
     let os = match (&d.os.family, &d.os.version) {
-        (Some(f), Some(v)) => format!("{f} {v}"),
-        (Some(f), None) => f.clone(),
+        (Some(f), Some(v)) => format!("{} {v}", family_name(f)),
+        (Some(f), None) => family_name(f).to_owned(),
         (None, Some(v)) => v.clone(),
         (None, None) => String::new(),
     };
@@ -254,50 +290,54 @@ pub fn render(report: &Report, copy: Copy) -> String {
         let _ = writeln!(h, "<tr><td>{k}</td><td>{v}</td></tr>");
     }
     h.push_str("</table></section>\n<section><h2>Accounts and lock</h2><table class=\"kv\">\n");
-    let mi = |a: &Option<super::Accounts>| -> String {
-        match a {
-            None => "—".to_owned(),
-            Some(a) if a.mi_account_signed_in => match &a.mi_account_id {
-                Some(_) => format!("signed in ({})", masked(&a.mi_account_id)),
-                None => "signed in".to_owned(),
-            },
-            Some(_) => "signed out".to_owned(),
+    let mi = |a: &super::Accounts| -> String {
+        match &a.mi_account_id {
+            Some(_) if a.mi_account_signed_in => {
+                format!("signed in ({})", masked(&a.mi_account_id))
+            }
+            _ if a.mi_account_signed_in => "signed in".to_owned(),
+            _ => "signed out".to_owned(),
         }
     };
-    let google = |a: &Option<super::Accounts>| -> String {
-        a.as_ref()
-            .map(|a| a.google_accounts.to_string())
-            .unwrap_or_else(|| "—".to_owned())
+    let with_sub = |main: &str, sub: Option<String>| match sub {
+        Some(sub) => format!("{main}<div class=\"sub\">{sub}</div>"),
+        None => main.to_owned(),
     };
-    let _ = writeln!(
-        h,
-        "<tr><td>Mi account</td><td>{} → {}</td></tr>",
-        mi(&report.accounts_before),
-        mi(&report.accounts_after)
-    );
-    let _ = writeln!(
-        h,
-        "<tr><td>Google accounts</td><td>{} → {}</td></tr>",
-        google(&report.accounts_before),
-        google(&report.accounts_after)
-    );
+    let (before, after) = (&report.accounts_before, &report.accounts_after);
+    let mi_row = match (before, after) {
+        (Some(b), Some(a)) => with_sub(&capitalise(&mi(a)), Some(format!("before: {}", mi(b)))),
+        (None, Some(a)) => capitalise(&mi(a)),
+        (Some(b), None) => with_sub(&capitalise(&mi(b)), Some("as found".to_owned())),
+        (None, None) => "—".to_owned(),
+    };
+    let _ = writeln!(h, "<tr><td>Mi account</td><td>{mi_row}</td></tr>");
+    let google_row = match (before, after) {
+        (Some(b), Some(a)) if b.google_accounts != a.google_accounts => with_sub(
+            &a.google_accounts.to_string(),
+            Some(format!("before: {}", b.google_accounts)),
+        ),
+        (_, Some(a)) | (Some(a), None) => a.google_accounts.to_string(),
+        (None, None) => "—".to_owned(),
+    };
+    let _ = writeln!(h, "<tr><td>Google accounts</td><td>{google_row}</td></tr>");
     let lock = match &report.lock_status {
-        Some(l) if l.locked => format!("LOCKED (checked {})", when(l.checked_at)),
-        Some(l) => format!("not locked (checked {})", when(l.checked_at)),
-        None => "not checked".to_owned(),
+        Some(l) => with_sub(
+            if l.locked { "LOCKED" } else { "Not locked" },
+            Some(format!("checked {}", when(l.checked_at))),
+        ),
+        None => "Not checked".to_owned(),
     };
     let _ = writeln!(h, "<tr><td>Activation lock</td><td>{lock}</td></tr>");
     if let Some(c) = &report.cloud_account {
+        let id = masked(&Some(c.user_id.clone()));
         let status = match (c.status.as_str(), c.delete_at) {
-            ("scheduled", Some(t)) => format!("deletion scheduled, takes effect {}", when(t)),
-            ("scheduled", None) => "deletion scheduled".to_owned(),
-            (other, _) => escape(other),
+            ("scheduled", t) => with_sub(
+                &format!("Deletion scheduled ({id})"),
+                t.map(|t| format!("takes effect {}", when(t))),
+            ),
+            (other, _) => with_sub(&escape(other), Some(id)),
         };
-        let _ = writeln!(
-            h,
-            "<tr><td>Xiaomi account {}</td><td>{status}</td></tr>",
-            masked(&Some(c.user_id.clone()))
-        );
+        let _ = writeln!(h, "<tr><td>Xiaomi cloud account</td><td>{status}</td></tr>");
     }
     h.push_str("</table></section></div>\n");
 
@@ -314,7 +354,7 @@ pub fn render(report: &Report, copy: Copy) -> String {
             .join(" — ");
         let _ = writeln!(
             h,
-            "<tr><td>{}</td><td><span class=\"badge {class}\">{label}</span></td><td>{}</td><td class=\"note\">{note}</td></tr>",
+            "<tr><td>{}</td><td><span class=\"badge {class}\">{label}</span></td><td class=\"time\">{}</td><td class=\"note\">{note}</td></tr>",
             StepKind::title(s.step),
             s.ended_at.map(when).unwrap_or_else(|| "—".to_owned()),
         );
@@ -330,8 +370,8 @@ pub fn render(report: &Report, copy: Copy) -> String {
         let _ = writeln!(
             h,
             "<tr><td>Files copied and verified</td><td>{} of {} ({})</td></tr>",
-            b.verified,
-            b.files,
+            count(b.verified),
+            count(b.files),
             human_bytes(b.bytes)
         );
         if !b.failed.is_empty() {
@@ -349,7 +389,11 @@ pub fn render(report: &Report, copy: Copy) -> String {
             );
         }
         for n in &b.notes {
-            let _ = writeln!(h, "<tr><td>Note</td><td>{}</td></tr>", escape(n));
+            let _ = writeln!(
+                h,
+                "<tr><td>Note</td><td class=\"plain\">{}</td></tr>",
+                escape(n)
+            );
         }
         h.push_str("</table>\n");
     }
@@ -411,7 +455,8 @@ mod tests {
         assert_eq!(mask("12345678"), "******78");
         assert_eq!(mask("123"), "***");
         assert_eq!(mask(""), "");
-        assert_eq!(mask("ééééééééééé"), "éééééé*éééé");
+        assert_eq!(mask("6123456789"), "********89");
+        assert_eq!(mask("ééééééééééééééé"), "éééééé*****éééé");
     }
 
     #[test]
