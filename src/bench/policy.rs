@@ -9,6 +9,8 @@
 
 use super::intake::IntakeEntry;
 use crate::exit::{Exit, HasExit};
+use crate::flow::journey::{BackupChoice, Inspection, JourneyPlan};
+use crate::report::Waiver;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -273,6 +275,37 @@ impl Policy {
     }
 }
 
+impl PhoneFacts {
+    pub fn from_inspection(i: &Inspection) -> PhoneFacts {
+        PhoneFacts {
+            blockers: i.blockers.iter().map(|b| b.code.clone()).collect(),
+            mi_signed_in: i.accounts.mi_account_signed_in,
+            google_accounts: i.accounts.google_accounts,
+            frp_armed: i.accounts.frp_armed,
+        }
+    }
+}
+
+impl Plan {
+    /// The journey's plan; a skipped backup becomes the policy's recorded waiver.
+    pub fn journey_plan(&self) -> JourneyPlan {
+        JourneyPlan {
+            backup: match &self.no_backup_reason {
+                Some(reason) if !self.backup => BackupChoice::Waive(Waiver {
+                    kind: "no_backup".to_owned(),
+                    reason: reason.clone(),
+                    given_by: "policy".to_owned(),
+                }),
+                _ => BackupChoice::Backup,
+            },
+            signout: self.signout,
+            reset: self.reset,
+            cloud_delete: self.cloud_delete.clone(),
+            check_lock: self.check_lock,
+        }
+    }
+}
+
 /// What inspect found, reduced to what the policy decides on.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PhoneFacts {
@@ -373,6 +406,16 @@ mod tests {
             d => panic!("{d:?}"),
         }
         let d = pol.decide(&facts(&[], false, 0, false), None);
+        let Decision::Proceed(plan) = &d else {
+            panic!("{d:?}")
+        };
+        match plan.journey_plan().backup {
+            BackupChoice::Waive(w) => {
+                assert_eq!(w.given_by, "policy");
+                assert_eq!(w.reason, DEFAULT_NO_BACKUP_REASON);
+            }
+            BackupChoice::Backup => panic!("the default bench does not back up"),
+        }
         assert_eq!(
             d,
             Decision::Proceed(Plan {

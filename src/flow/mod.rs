@@ -1,1 +1,3 @@
 //! One phone's journey: steps, preconditions, interlocks and checkpoints.
+
+pub mod journey;

@@ -1,15 +1,16 @@
 //! A UTC timestamp that serialises as RFC 3339 with milliseconds, the one format used in
 //! reports and the journal (sortable as text, readable by people and by PostgreSQL).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, SecondsFormat, SubsecRound, Utc};
 use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Timestamp(pub DateTime<Utc>);
 
 impl Timestamp {
+    /// Now, to the millisecond: what is stored must equal what is read back.
     pub fn now() -> Timestamp {
-        Timestamp(Utc::now())
+        Timestamp(Utc::now().trunc_subsecs(3))
     }
 
     /// Parses what [`Display`](fmt::Display) wrote (any RFC 3339 is accepted).
@@ -59,5 +60,7 @@ mod tests {
         let later = Timestamp::parse("2026-11-30T07:01:03Z").unwrap();
         assert_eq!(t.millis_until(later), 655);
         assert_eq!(later.millis_until(t), 0);
+        let now = Timestamp::now();
+        assert_eq!(Timestamp::parse(&now.to_string()), Some(now));
     }
 }
