@@ -4,6 +4,7 @@
 
 pub mod intake;
 pub mod policy;
+pub mod run;
 
 use std::path::Path;
 
