@@ -47,7 +47,11 @@ impl Exit {
                 Exit::Usage => 5,
             }
         }
-        if rank(other) > rank(self) { other } else { self }
+        if rank(other) > rank(self) {
+            other
+        } else {
+            self
+        }
     }
 }
 

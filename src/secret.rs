@@ -16,8 +16,13 @@ pub enum SecretError {
     },
     #[error("the password file {path} is empty")]
     EmptyFile { path: String },
-    #[error("no {what} given: use --password-file, the {env} environment variable, or run on a terminal to be asked")]
-    Missing { what: &'static str, env: &'static str },
+    #[error(
+        "no {what} given: use --password-file, the {env} environment variable, or run on a terminal to be asked"
+    )]
+    Missing {
+        what: &'static str,
+        env: &'static str,
+    },
 }
 
 impl crate::exit::HasExit for SecretError {

@@ -1,2 +1,21 @@
 //! Backing up the owner's files: plan, pipelined pull over one sync session,
 //! manifest with sha256 computed while streaming, verification against the phone, resume.
+//!
+//! Layout of a backup directory `DIR`: `DIR/manifest.json` ([`manifest`]) and the files
+//! under `DIR/data/`, mirroring their paths below /sdcard ([`paths`] keeps hostile names
+//! inside it). The reset interlock asks [`verified_backup`]. Never prints: progress goes
+//! through [`crate::progress::Reporter`], failures are typed errors.
+
+pub mod manifest;
+pub mod paths;
+pub mod plan;
+pub mod proof;
+
+use std::path::{Path, PathBuf};
+
+pub use proof::{BackupProof, BackupProofError, verified_backup};
+
+/// Where the files of the backup in `dir` live.
+pub fn data_dir(dir: &Path) -> PathBuf {
+    dir.join("data")
+}

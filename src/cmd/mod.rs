@@ -1,2 +1,9 @@
 //! One file per command's face: its clap arguments and the function that runs it and
-//! prints. Part of the binary, not the library.
+//! prints. Part of the binary, not the library. `common` holds what every face shares:
+//! reaching the server, choosing the phone, printing an error with its exit code.
+
+pub mod common;
+pub mod devices;
+pub mod inspect;
+pub mod reset;
+pub mod signout;

@@ -1,0 +1,137 @@
+//! `mi-offboard signout [-s SERIAL] [--password-file F]`: sign the phone out of its Mi
+//! account through Xiaomi's screens and verify it. The password comes from the file,
+//! else MI_PASSWORD, else a hidden prompt — never from the command line.
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use mi_offboard::exit::Exit;
+use mi_offboard::flow::{self, FlowContext, FlowReport};
+use mi_offboard::miui::ui::{Limits, Recipes};
+use mi_offboard::progress::Silent;
+use mi_offboard::secret::{self, SecretError, SecretString};
+
+use super::common;
+use crate::cli::Global;
+
+/// The environment variable the password may come from.
+pub const PASSWORD_ENV: &str = "MI_PASSWORD";
+
+#[derive(Debug, clap::Args)]
+pub struct SignoutArgs {
+    #[command(flatten)]
+    pub ui: UiArgs,
+}
+
+/// Options shared by the commands that drive the phone's screens.
+#[derive(Debug, Clone, clap::Args)]
+pub struct UiArgs {
+    /// Read the Mi account password from the first line of this file [else MI_PASSWORD,
+    /// else a hidden prompt].
+    #[arg(long, value_name = "FILE")]
+    pub password_file: Option<PathBuf>,
+    /// Screen recipes laid over the built-in ones (to teach a new firmware's screens).
+    #[arg(long, value_name = "FILE")]
+    pub recipes: Option<PathBuf>,
+    /// Where the report (and, when a step fails, its screen dump and screenshot) is
+    /// saved [default: ./<serial>/].
+    #[arg(long, value_name = "DIR")]
+    pub report_dir: Option<PathBuf>,
+    /// Print the report as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where the password comes from, asked only when a journey needs it.
+pub fn password_source(
+    file: Option<PathBuf>,
+    serial: String,
+) -> impl Fn() -> Result<SecretString, SecretError> + Send + Sync {
+    move || {
+        if let Some(f) = &file {
+            return secret::from_file(f);
+        }
+        if let Some(s) = secret::from_env(PASSWORD_ENV) {
+            return Ok(s);
+        }
+        let missing = SecretError::Missing {
+            what: "Mi account password",
+            env: PASSWORD_ENV,
+        };
+        if !std::io::stdin().is_terminal() {
+            return Err(missing);
+        }
+        match rpassword::prompt_password(format!("Mi account password for {serial}: ")) {
+            Ok(p) if !p.is_empty() => Ok(SecretString::from(p)),
+            _ => Err(missing),
+        }
+    }
+}
+
+/// Loads the recipes and the context every UI journey needs.
+pub fn context_parts(ui: &UiArgs, serial: &str) -> Result<(Recipes, PathBuf), Exit> {
+    let recipes = Recipes::load(ui.recipes.as_deref()).map_err(|e| common::fail(&e))?;
+    let dir = ui
+        .report_dir
+        .clone()
+        .unwrap_or_else(|| flow::default_report_dir(serial));
+    Ok((recipes, dir))
+}
+
+pub fn context<'a>(recipes: &'a Recipes, report_dir: PathBuf, global: &Global) -> FlowContext<'a> {
+    FlowContext {
+        recipes,
+        limits: Limits {
+            step: global.timeout.max(Duration::from_secs(10)),
+            ..Limits::default()
+        },
+        report_dir,
+        reporter: &Silent,
+        settle: Duration::from_secs(90),
+    }
+}
+
+/// Prints a journey's report: the sentence (stdout when it succeeded, stderr when not),
+/// where the evidence is, or the JSON.
+pub fn print_report(report: &FlowReport, json: bool) -> Exit {
+    if json {
+        match serde_json::to_string_pretty(report) {
+            Ok(s) => println!("{s}"),
+            Err(e) => eprintln!("mi-offboard: cannot print the report: {e}"),
+        }
+    } else if report.exit == Exit::Ok {
+        println!("{}", report.message);
+    } else {
+        eprintln!("mi-offboard: {}", report.message);
+    }
+    if !json {
+        for p in &report.evidence {
+            eprintln!("  saved {}", p.display());
+        }
+        if let Some(p) = &report.report_file {
+            eprintln!("  report {}", p.display());
+        }
+    }
+    report.exit
+}
+
+pub async fn run(args: SignoutArgs, global: &Global) -> Exit {
+    let adb = match common::connect(global).await {
+        Ok(a) => a,
+        Err(e) => return common::fail_adb(&e),
+    };
+    let dev = match common::select(&adb, global).await {
+        Ok((d, _)) => d,
+        Err(e) => return common::fail_adb(&e),
+    };
+    let serial = dev.serial().to_string();
+    let (recipes, dir) = match context_parts(&args.ui, &serial) {
+        Ok(p) => p,
+        Err(exit) => return exit,
+    };
+    let ctx = context(&recipes, dir, global);
+    let source = password_source(args.ui.password_file.clone(), serial);
+    let report = flow::signout::run(&dev, &ctx, &source).await;
+    print_report(&report, args.ui.json)
+}

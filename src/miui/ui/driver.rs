@@ -1,0 +1,557 @@
+//! The engine that walks a recipe's steps on one phone: dump, recognise, tap, type, wait
+//! for count-down buttons, dismiss interruptions, and on failure save the evidence and
+//! leave the phone where a person can carry on.
+//!
+//! Dumps cost 1.5–3 s on a real phone (FACTS.md §6), so the engine re-reads the screen
+//! only when a step needs to verify something: a step may reuse the previous dump when
+//! the recipe says the last action moved nothing. Knows recipes and [`UiDevice`]; knows
+//! nothing about accounts, backups or what a journey means.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use secrecy::{ExposeSecret, SecretString};
+
+use super::device::{DeviceError, ShellResult, UiDevice};
+use super::dump::{self, DumpError, Screen};
+use super::input::{UntypeableText, input_text_commands, sh_quote};
+use super::recipe::{Action, Recipes, Step};
+use crate::exit::{Exit, HasExit};
+
+/// Time limits of the engine.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// How long a step waits for its screen when the recipe does not say.
+    pub step: Duration,
+    /// Pause between two dumps while waiting for a screen to settle.
+    pub poll: Duration,
+    /// Longest single wait on a count-down button before re-reading it.
+    pub countdown_cap: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            step: Duration::from_secs(30),
+            poll: Duration::from_millis(400),
+            countdown_cap: Duration::from_secs(15),
+        }
+    }
+}
+
+/// How a UI journey failed.
+#[derive(Debug, thiserror::Error)]
+pub enum UiError {
+    #[error(transparent)]
+    Device(#[from] DeviceError),
+    /// Input injection is off: the one developer option the operator must turn on.
+    #[error(
+        "phone {serial} refuses simulated taps: turn on Settings → Additional settings → Developer options → \"USB debugging (Security settings)\" (persist.security.adbinput is {value:?}), then run again"
+    )]
+    InputDisabled { serial: String, value: String },
+    /// A step did not see what it expected within its time limit.
+    #[error(
+        "phone {serial}: step \"{step}\" failed: {detail} (last screen: {seen}); the dump and a screenshot are saved with the report"
+    )]
+    StepFailed {
+        serial: String,
+        step: String,
+        detail: String,
+        seen: String,
+    },
+    #[error("the password cannot be typed on the phone: {0}")]
+    Untypeable(#[from] UntypeableText),
+    #[error("this step needs the Mi account password and none was given")]
+    NoPassword,
+    #[error("the recipes have no flow named {0}")]
+    NoFlow(String),
+}
+
+impl HasExit for UiError {
+    fn exit(&self) -> Exit {
+        match self {
+            UiError::Device(e) => e.exit(),
+            UiError::InputDisabled { .. } => Exit::Refused,
+            UiError::StepFailed { .. } => Exit::Other,
+            UiError::Untypeable(_) => Exit::Refused,
+            UiError::NoPassword | UiError::NoFlow(_) => Exit::Usage,
+        }
+    }
+}
+
+/// How a flow ended when it did not fail.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FlowEnd {
+    /// Every step ran.
+    Done,
+    /// A screen marked with an outcome appeared (e.g. `wrong_password`) during STEP.
+    Outcome { outcome: String, step: String },
+}
+
+/// The cost of a journey, reported so runs can be compared with the goal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Counts {
+    pub dumps: u32,
+    pub taps: u32,
+    /// `input text` and `input keyevent` commands.
+    pub keys: u32,
+}
+
+struct Seen {
+    screen: Screen,
+    /// The recipe screen it was recognised as.
+    name: Option<String>,
+    /// No action since it was taken.
+    fresh: bool,
+}
+
+/// Walks recipes on one phone.
+pub struct Driver<'a, D: UiDevice> {
+    dev: &'a D,
+    recipes: &'a Recipes,
+    limits: Limits,
+    last: Option<Seen>,
+    pub counts: Counts,
+    /// Names of the steps that ran, in order (for the report).
+    pub steps_done: Vec<String>,
+    /// The step running now (named when it fails).
+    pub current_step: String,
+}
+
+impl<'a, D: UiDevice> Driver<'a, D> {
+    pub fn new(dev: &'a D, recipes: &'a Recipes, limits: Limits) -> Driver<'a, D> {
+        Driver {
+            dev,
+            recipes,
+            limits,
+            last: None,
+            counts: Counts::default(),
+            steps_done: Vec::new(),
+            current_step: String::new(),
+        }
+    }
+
+    fn serial(&self) -> String {
+        self.dev.serial().to_string()
+    }
+
+    /// The phone this driver works on.
+    pub fn device(&self) -> &'a D {
+        self.dev
+    }
+
+    /// Refuses before the first tap when input injection is off (FACTS.md §4).
+    pub async fn check_input_allowed(&self) -> Result<(), UiError> {
+        let r = self.dev.shell("getprop persist.security.adbinput").await?;
+        let value = r.stdout.trim().to_string();
+        if value == "1" || value == "true" {
+            Ok(())
+        } else {
+            Err(UiError::InputDisabled {
+                serial: self.serial(),
+                value,
+            })
+        }
+    }
+
+    /// Runs the flow NAME. PASSWORD is needed only by `type_password` steps.
+    pub async fn run_flow(
+        &mut self,
+        name: &str,
+        password: Option<&SecretString>,
+    ) -> Result<FlowEnd, UiError> {
+        let recipes = self.recipes;
+        let steps = recipes
+            .flow(name)
+            .ok_or_else(|| UiError::NoFlow(name.to_string()))?;
+        for (i, step) in steps.iter().enumerate() {
+            self.current_step = step.name.clone();
+            tracing::debug!(serial = self.dev.serial(), step = %step.name, "ui step");
+            if let Some(end) = self.run_step(step, &steps[i + 1..], password).await? {
+                return Ok(end);
+            }
+            self.steps_done.push(step.name.clone());
+        }
+        Ok(FlowEnd::Done)
+    }
+
+    async fn run_step(
+        &mut self,
+        step: &Step,
+        rest: &[Step],
+        password: Option<&SecretString>,
+    ) -> Result<Option<FlowEnd>, UiError> {
+        match step.action {
+            Action::Start => {
+                self.am_start(step).await?;
+                Ok(None)
+            }
+            Action::Back => {
+                self.key("KEYCODE_BACK").await?;
+                Ok(None)
+            }
+            Action::Tap | Action::TypePassword => {
+                let (Some(screen), Some(target)) = (&step.screen, &step.target) else {
+                    return Err(self.failed("the recipe step has no screen or target"));
+                };
+                let mut want = vec![screen.as_str()];
+                if step.optional {
+                    // Wait for either this step's screen or the next one's, then decide.
+                    if let Some(next) = rest.iter().find_map(|s| s.screen.as_deref()) {
+                        want.push(next);
+                    }
+                }
+                let limit = step
+                    .timeout_secs
+                    .map(Duration::from_secs)
+                    .unwrap_or(self.limits.step);
+                let node = match self
+                    .wait_for(&want, screen, target, step.wait_enabled, step.reuse, limit)
+                    .await?
+                {
+                    Waited::Outcome(outcome) => {
+                        return Ok(Some(FlowEnd::Outcome {
+                            outcome,
+                            step: step.name.clone(),
+                        }));
+                    }
+                    Waited::Other => return Ok(None), // optional step skipped
+                    Waited::Target(node) => node,
+                };
+                if step.action == Action::Tap {
+                    self.tap_node(node).await?;
+                } else {
+                    let pw = password.ok_or(UiError::NoPassword)?;
+                    self.type_into(node, pw).await?;
+                }
+                Ok(None)
+            }
+        }
+    }
+
+    async fn am_start(&mut self, step: &Step) -> Result<(), UiError> {
+        let mut tried = Vec::new();
+        for args in std::iter::once(&step.args).chain(&step.fallbacks) {
+            let line = format!(
+                "am start {}",
+                args.iter()
+                    .map(|a| sh_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            );
+            let r = self.shell(&line).await?;
+            self.mark_stale();
+            // `am start` exits 0 even when it prints "Error: Activity … does not exist".
+            let out = r.all();
+            if r.code.is_none_or(|c| c == 0) && !out.contains("Error") && !out.contains("Exception")
+            {
+                return Ok(());
+            }
+            tried.push(out.lines().next().unwrap_or("").to_string());
+        }
+        Err(self.failed(&format!("the screen would not open: {}", tried.join("; "))))
+    }
+
+    /// Shell through the guard, with the injection refusal recognised.
+    async fn shell(&self, cmd: &str) -> Result<ShellResult, UiError> {
+        super::device::check_command(self.dev.serial(), cmd)?;
+        Ok(self.dev.shell(cmd).await?)
+    }
+
+    async fn input(&mut self, cmd: &str) -> Result<(), UiError> {
+        let r = self.shell(cmd).await?;
+        self.mark_stale();
+        self.check_injection(&r)
+    }
+
+    fn check_injection(&self, r: &ShellResult) -> Result<(), UiError> {
+        let out = r.all();
+        if out.contains("INJECT_EVENTS") || out.contains("SecurityException") {
+            return Err(UiError::InputDisabled {
+                serial: self.serial(),
+                value: "0".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Presses a key (`KEYCODE_BACK`, …).
+    pub async fn key(&mut self, key: &str) -> Result<(), UiError> {
+        self.counts.keys += 1;
+        self.input(&format!("input keyevent {key}")).await
+    }
+
+    async fn tap_node(&mut self, node: usize) -> Result<(), UiError> {
+        let Some(seen) = &self.last else {
+            return Err(self.failed("no screen read before a tap"));
+        };
+        let at = seen.screen.clickable_ancestor(node);
+        let (x, y) = seen.screen.nodes[at].bounds.centre();
+        self.counts.taps += 1;
+        self.input(&format!("input tap {x} {y}")).await
+    }
+
+    async fn type_into(&mut self, node: usize, pw: &SecretString) -> Result<(), UiError> {
+        let cmds = input_text_commands(pw.expose_secret())?;
+        let focused = self
+            .last
+            .as_ref()
+            .and_then(|s| s.screen.nodes.get(node))
+            .is_some_and(|n| n.focused);
+        if !focused {
+            self.tap_node(node).await?;
+        }
+        for cmd in cmds {
+            self.counts.keys += 1;
+            let r = self.dev.shell_secret(&SecretString::from(cmd)).await?;
+            self.mark_stale();
+            self.check_injection(&r)?;
+        }
+        Ok(())
+    }
+
+    fn mark_stale(&mut self) {
+        if let Some(s) = &mut self.last {
+            s.fresh = false;
+        }
+    }
+
+    /// One `uiautomator dump`, retried while uiautomator reports a transient error.
+    pub async fn dump(&mut self, deadline: Instant) -> Result<Screen, UiError> {
+        loop {
+            self.counts.dumps += 1;
+            let bytes = self.dev.exec("uiautomator dump /dev/tty").await?;
+            let text = String::from_utf8_lossy(&bytes);
+            match dump::parse(&text) {
+                Ok(s) => return Ok(s),
+                Err(
+                    e @ (DumpError::Uiautomator(_) | DumpError::Empty | DumpError::Malformed(_)),
+                ) => {
+                    tracing::debug!(serial = self.dev.serial(), "dump failed: {e}");
+                    if Instant::now() >= deadline {
+                        return Err(self.failed(&format!("the screen could not be read: {e}")));
+                    }
+                    tokio::time::sleep(self.limits.poll).await;
+                }
+            }
+        }
+    }
+
+    /// Recognises S among WANT, outcome screens and interruptions, in that order of
+    /// precedence: outcome first (an error dialog sits over the dialog it belongs to).
+    fn recognise(&self, s: &Screen, want: &[&str]) -> Option<String> {
+        let r = self.recipes;
+        r.outcome_screens()
+            .map(|(n, _)| n)
+            .chain(want.iter().copied())
+            .chain(r.interruptions().map(|(n, _)| n))
+            .find(|n| r.is_screen(s, n))
+            .map(str::to_string)
+    }
+
+    /// Reads the screen until one of WANT shows (and, when it is SCREEN, TARGET is found
+    /// and, if asked, enabled), an outcome screen shows, or LIMIT passes.
+    async fn wait_for(
+        &mut self,
+        want: &[&str],
+        screen: &str,
+        target: &str,
+        need_enabled: bool,
+        reuse: bool,
+        limit: Duration,
+    ) -> Result<Waited, UiError> {
+        let deadline = Instant::now() + limit;
+        let mut dismissed = 0;
+        // The previous dump is good enough when nothing happened since, or when the
+        // recipe says the last action moved nothing.
+        let mut use_last = self
+            .last
+            .as_ref()
+            .is_some_and(|s| (s.fresh || reuse) && s.name.as_deref() == Some(screen));
+        loop {
+            if !use_last {
+                let s = self.dump(deadline).await?;
+                let name = self.recognise(&s, want);
+                self.last = Some(Seen {
+                    screen: s,
+                    name,
+                    fresh: true,
+                });
+            }
+            use_last = false;
+            let Some(seen) = &self.last else { continue };
+            let name = seen.name.clone();
+            let mut pause = self.limits.poll;
+            match name.as_deref() {
+                Some(n)
+                    if self
+                        .recipes
+                        .screens
+                        .get(n)
+                        .is_some_and(|s| s.outcome.is_some())
+                        && n != screen =>
+                {
+                    let outcome = self.recipes.screens[n].outcome.clone().unwrap_or_default();
+                    return Ok(Waited::Outcome(outcome));
+                }
+                Some(n) if n == screen => {
+                    if let Some(node) = self.recipes.find(&seen.screen, target) {
+                        let at = seen.screen.clickable_ancestor(node);
+                        let enabled =
+                            seen.screen.nodes[at].enabled && seen.screen.nodes[node].enabled;
+                        if !need_enabled || enabled {
+                            return Ok(Waited::Target(node));
+                        }
+                        // A count-down button says how long it stays disabled.
+                        pause = countdown(&seen.screen.nodes[node].text)
+                            .map(|s| Duration::from_secs(s).min(self.limits.countdown_cap))
+                            .unwrap_or(self.limits.poll);
+                    }
+                }
+                Some(n) if want.contains(&n) => return Ok(Waited::Other),
+                Some(n) => {
+                    if let Some(dismiss) =
+                        self.recipes.screens.get(n).and_then(|s| s.dismiss.clone())
+                    {
+                        if dismissed < 3 {
+                            dismissed += 1;
+                            tracing::info!(serial = self.dev.serial(), "dismissing {n}");
+                            match self.recipes.find(&seen.screen, &dismiss) {
+                                Some(node) => self.tap_node(node).await?,
+                                None => self.key("KEYCODE_BACK").await?,
+                            }
+                            continue;
+                        }
+                    }
+                }
+                None => {}
+            }
+            if Instant::now() + pause > deadline {
+                let seen = name.unwrap_or_else(|| "not recognised".into());
+                return Err(UiError::StepFailed {
+                    serial: self.serial(),
+                    step: self.current_step.clone(),
+                    detail: format!("expected screen {screen} with {target}"),
+                    seen,
+                });
+            }
+            tokio::time::sleep(pause).await;
+        }
+    }
+
+    fn failed(&self, detail: &str) -> UiError {
+        UiError::StepFailed {
+            serial: self.serial(),
+            step: self.current_step.clone(),
+            detail: detail.to_string(),
+            seen: self
+                .last
+                .as_ref()
+                .and_then(|s| s.name.clone())
+                .unwrap_or_else(|| "not recognised".into()),
+        }
+    }
+
+    /// The name the last dump was recognised as.
+    pub fn last_screen(&self) -> Option<&str> {
+        self.last.as_ref().and_then(|s| s.name.as_deref())
+    }
+
+    /// Reads the screen again (one dump) and recognises it among CANDIDATES, outcome
+    /// screens and interruptions.
+    pub async fn look(
+        &mut self,
+        candidates: &[&str],
+        limit: Duration,
+    ) -> Result<Option<String>, UiError> {
+        let s = self.dump(Instant::now() + limit).await?;
+        let name = self.recognise(&s, candidates);
+        self.last = Some(Seen {
+            screen: s,
+            name: name.clone(),
+            fresh: true,
+        });
+        Ok(name)
+    }
+
+    /// Closes dialogs with BACK while the last screen read is one (or was not
+    /// recognised: an unknown dialog is likelier than an unknown page), reading the
+    /// screen again after each, so the phone is left on a page a person can continue
+    /// from. BACK first hides an open keyboard, hence more than one press.
+    pub async fn back_out(&mut self) -> Result<(), UiError> {
+        for _ in 0..4 {
+            let dialog = match self.last_screen() {
+                Some(n) => self.recipes.screens.get(n).is_some_and(|s| s.dialog),
+                None => self.last.is_some(),
+            };
+            if !dialog {
+                return Ok(());
+            }
+            self.key("KEYCODE_BACK").await?;
+            let all: Vec<String> = self.recipes.screens.keys().cloned().collect();
+            let all: Vec<&str> = all.iter().map(String::as_str).collect();
+            self.look(&all, self.limits.step).await?;
+        }
+        Ok(())
+    }
+
+    /// Saves the last dump (secrets blanked) and a screenshot into DIR as
+    /// `<prefix>-dump.xml` and `<prefix>-screen.png`. Best effort: returns what was saved.
+    pub async fn save_evidence(
+        &mut self,
+        dir: &Path,
+        prefix: &str,
+        secret: Option<&SecretString>,
+    ) -> Vec<PathBuf> {
+        let mut saved = Vec::new();
+        if std::fs::create_dir_all(dir).is_err() {
+            return saved;
+        }
+        if let Some(seen) = &self.last {
+            let p = dir.join(format!("{prefix}-dump.xml"));
+            let xml = seen.screen.redacted_xml(secret.map(|s| s.expose_secret()));
+            if std::fs::write(&p, xml).is_ok() {
+                saved.push(p);
+            }
+        }
+        if let Ok(png) = self.dev.exec("screencap -p").await {
+            if png.starts_with(b"\x89PNG") {
+                let p = dir.join(format!("{prefix}-screen.png"));
+                if std::fs::write(&p, png).is_ok() {
+                    saved.push(p);
+                }
+            }
+        }
+        saved
+    }
+}
+
+enum Waited {
+    Target(usize),
+    Outcome(String),
+    /// Another wanted screen showed (an optional step's screen did not appear).
+    Other,
+}
+
+/// Seconds a count-down label still shows: "OK (5s)", "确定(5)", "Next (10 s)".
+fn countdown(label: &str) -> Option<u64> {
+    let digits: String = label
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .take_while(|c| c.is_ascii_digit())
+        .collect();
+    digits.parse().ok().map(|n: u64| n.max(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn countdown_labels() {
+        assert_eq!(countdown("OK (5s)"), Some(5));
+        assert_eq!(countdown("确定(10)"), Some(10));
+        assert_eq!(countdown("Next"), None);
+        assert_eq!(countdown("OK (0)"), Some(1));
+    }
+}

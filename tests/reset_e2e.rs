@@ -1,0 +1,191 @@
+//! `mi-offboard reset` end to end: interlocks, Xiaomi's reset screen, the phone leaving adb.
+
+mod ui_harness;
+
+use std::time::Duration;
+
+use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, text};
+
+fn serialno(b: &Bench) -> String {
+    b.phone.serial()
+}
+
+fn reset_ok(b: &Bench) {
+    let sn = serialno(b);
+    let out = b.run(
+        &[
+            "reset",
+            "--confirm",
+            &sn,
+            "--no-backup",
+            "test phone, nothing to keep",
+        ],
+        Some(PASSWORD),
+    );
+    let all = text(&out);
+    assert_eq!(code(&out), 0, "{all}");
+    assert!(all.contains("left adb at"), "{all}");
+    let st = b.state();
+    assert_eq!(st["wiped"], true);
+    assert_eq!(st["wipe_kind"], "miui_master_clear");
+    assert_eq!(st["activation_locked"], false);
+    assert_eq!(st["link"], "gone");
+    let dumps = b.counter("dumps");
+    assert!(dumps <= 8, "{dumps} dumps");
+    assert_no_password(&all);
+    assert_no_password(&all_files(b.dir.path()));
+    let report = all_files(&b.report_dir());
+    assert!(
+        report.contains("test phone, nothing to keep"),
+        "waiver recorded"
+    );
+}
+
+#[test]
+fn resets_miui14_global_asking_the_mi_password() {
+    reset_ok(&Bench::start("miui14-global", |_| {}));
+}
+
+#[test]
+fn resets_hyperos1_cn_chinese_with_count_downs() {
+    reset_ok(&Bench::start("hyperos1-cn", |s| {
+        s.ui.countdown = Duration::from_secs(2)
+    }));
+}
+
+/// A phone without a Mi account usually cannot have "USB debugging (Security
+/// settings)" on (turning it on asks for a signed-in Mi account): refused, untouched.
+#[test]
+fn a_clean_xiaomi_with_input_off_is_refused_untouched() {
+    let b = Bench::start("xiaomi-clean", |_| {});
+    let sn = serialno(&b);
+    refused(
+        &b,
+        &["reset", "--confirm", &sn, "--no-backup", "clean"],
+        "USB debugging (Security settings)",
+    );
+}
+
+#[test]
+fn resets_through_an_unexpected_dialog() {
+    reset_ok(&Bench::start("miui14-global", |s| {
+        s.ui.unexpected_dialog = true
+    }));
+}
+
+fn refused(b: &Bench, args: &[&str], why: &str) {
+    let out = b.run(args, Some(PASSWORD));
+    assert_eq!(code(&out), 3, "{}", text(&out));
+    assert!(text(&out).contains(why), "{}", text(&out));
+    let st = b.state();
+    assert_eq!(st["wiped"], false);
+    assert_eq!(b.counter("taps"), 0, "nothing changed");
+    assert_eq!(b.counter("am_starts"), 0);
+}
+
+#[test]
+fn interlock_confirm_must_name_this_phone() {
+    let b = Bench::start("miui14-global", |_| {});
+    refused(
+        &b,
+        &["reset", "--confirm", "someotherphone", "--no-backup", "x"],
+        "does not name this phone",
+    );
+}
+
+#[test]
+fn interlock_backup_or_waiver_is_required() {
+    let b = Bench::start("miui14-global", |_| {});
+    let sn = serialno(&b);
+    refused(&b, &["reset", "--confirm", &sn], "no backup");
+    let empty = b.dir.path().join("nobackup");
+    std::fs::create_dir_all(&empty).unwrap();
+    refused(
+        &b,
+        &[
+            "reset",
+            "--confirm",
+            &sn,
+            "--backup",
+            empty.to_str().unwrap(),
+        ],
+        "no verified backup",
+    );
+}
+
+#[test]
+fn interlock_google_account_with_screen_lock_frp() {
+    let b = Bench::start("hyperos2-eea", |_| {});
+    let sn = serialno(&b);
+    refused(
+        &b,
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        "Factory Reset Protection",
+    );
+}
+
+#[test]
+fn interlock_device_owner() {
+    let b = Bench::start("miui14-global", |_| {});
+    b.phone
+        .phone()
+        .with_world(|w| w.device_owner = Some("com.corp.mdm/.Admin".into()));
+    let sn = serialno(&b);
+    refused(
+        &b,
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        "device owner",
+    );
+}
+
+#[test]
+fn a_pixel_is_refused() {
+    let b = Bench::start("pixel", |_| {});
+    let sn = serialno(&b);
+    refused(
+        &b,
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        "not a Xiaomi",
+    );
+}
+
+#[test]
+fn wrong_password_exits_4_and_does_not_reset() {
+    let b = Bench::start("miui14-global", |_| {});
+    let sn = serialno(&b);
+    let out = b.run(
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        Some("Wr0ng pass"),
+    );
+    assert_eq!(code(&out), 4, "{}", text(&out));
+    let st = b.state();
+    assert_eq!(st["wiped"], false);
+    assert_eq!(st["find_device"], true);
+    assert_eq!(st["link"], "up");
+}
+
+#[test]
+fn unplugged_mid_flow_exits_5_and_is_not_called_reset() {
+    let b = Bench::start("miui14-global", |s| {
+        s.faults.slow_dump = Some(Duration::from_millis(300));
+    });
+    let phone = b.phone.phone();
+    let watcher = std::thread::spawn(move || {
+        for _ in 0..600 {
+            if phone.counter("dumps") >= 1 {
+                phone.unplug();
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    });
+    let sn = serialno(&b);
+    let out = b.run(
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        Some(PASSWORD),
+    );
+    assert!(watcher.join().unwrap());
+    assert_eq!(code(&out), 5, "{}", text(&out));
+    assert_eq!(b.state()["wiped"], false);
+}
