@@ -37,6 +37,8 @@ pub enum Command {
     Signout(cmd::signout::SignoutArgs),
     /// Factory reset through Xiaomi's own reset screen, after the safety interlocks.
     Reset(cmd::reset::ResetArgs),
+    /// Xiaomi's web service: delete the owner's account, check a phone's activation lock.
+    Cloud(cmd::cloud::CloudArgs),
 }
 
 /// Options every command takes, as adb spells them.

@@ -33,6 +33,7 @@ fn main() -> ExitCode {
             Command::Inspect(args) => cmd::inspect::run(args, &global).await,
             Command::Signout(args) => cmd::signout::run(args, &global).await,
             Command::Reset(args) => cmd::reset::run(args, &global).await,
+            Command::Cloud(args) => cmd::cloud::run(args).await,
         }
     });
     done(exit)

@@ -2,6 +2,7 @@
 //! prints. Part of the binary, not the library. `common` holds what every face shares:
 //! reaching the server, choosing the phone, printing an error with its exit code.
 
+pub mod cloud;
 pub mod common;
 pub mod devices;
 pub mod inspect;

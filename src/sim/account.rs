@@ -1,1 +1,0 @@
-//! Xiaomi's account web service, simulated (being written).
