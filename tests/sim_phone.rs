@@ -367,3 +367,255 @@ async fn state_file_records_commands_but_never_typed_text() {
     assert_eq!(v["link"], "up");
     assert_eq!(v["counters"]["texts"], 1);
 }
+
+/// A node of a dump: (text, resource-id, password, centre).
+fn nodes(xml: &str) -> Vec<(String, String, bool, (i32, i32))> {
+    let doc = roxmltree::Document::parse(xml).expect("dump parses");
+    doc.descendants()
+        .filter(|n| n.has_tag_name("node"))
+        .map(|n| {
+            let b: Vec<i32> = n
+                .attribute("bounds")
+                .unwrap_or("")
+                .split(|c: char| !c.is_ascii_digit() && c != '-')
+                .filter(|s| !s.is_empty())
+                .filter_map(|s| s.parse().ok())
+                .collect();
+            let centre = if b.len() == 4 {
+                ((b[0] + b[2]) / 2, (b[1] + b[3]) / 2)
+            } else {
+                (0, 0)
+            };
+            (
+                n.attribute("text").unwrap_or("").to_string(),
+                n.attribute("resource-id").unwrap_or("").to_string(),
+                n.attribute("password") == Some("true"),
+                centre,
+            )
+        })
+        .collect()
+}
+
+async fn dump(p: &Phone) -> Vec<(String, String, bool, (i32, i32))> {
+    let out = sh(p, "uiautomator dump /dev/tty").await;
+    let s = text(&out.stdout);
+    let xml = s
+        .strip_suffix("UI hierchary dumped to: /dev/tty\n")
+        .unwrap_or_else(|| panic!("dump output: {s} / {}", text(&out.stderr)));
+    nodes(xml)
+}
+
+async fn tap(p: &Phone, at: (i32, i32)) {
+    let out = sh(p, &format!("input tap {} {}", at.0, at.1)).await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+}
+
+#[tokio::test]
+async fn scripted_sign_out_through_the_shell_turns_find_device_off() {
+    let (p, registry) = phone("miui14-global", 21);
+    let password = "MiDemo#14";
+    let out = sh(
+        &p,
+        "am start -n com.xiaomi.account/.ui.AccountSettingsActivity",
+    )
+    .await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+    let d = dump(&p).await;
+    let logout = d
+        .iter()
+        .find(|n| n.1 == "com.xiaomi.account:id/logout_btn")
+        .expect("sign-out button");
+    tap(&p, logout.3).await;
+    let d = dump(&p).await;
+    let field = d.iter().find(|n| n.2).expect("password field");
+    tap(&p, field.3).await;
+    // The host quotes the password; `#` inside a word is not a comment.
+    let out = sh(&p, &format!("input text '{password}'")).await;
+    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+    let d = dump(&p).await;
+    let ok = d.iter().find(|n| n.1 == "android:id/button1").expect("OK");
+    tap(&p, ok.3).await;
+    let d = dump(&p).await;
+    let remove = d
+        .iter()
+        .find(|n| n.0 == "Remove from phone")
+        .expect("keep/remove choice");
+    tap(&p, remove.3).await;
+
+    let s = p.state_json();
+    assert_eq!(s["mi_account"], serde_json::Value::Null);
+    assert_eq!(s["find_device"], false);
+    assert!(registry.device(p.imei()).is_none());
+    assert!(!s.to_string().contains(password));
+    assert!(s["counters"]["dumps"].as_u64().unwrap() >= 4);
+    let acc = text(&sh(&p, "dumpsys account").await.stdout);
+    assert!(!acc.contains(", type=com.xiaomi}"), "{acc}");
+    // The dump written to a file is announced with uiautomator's own spelling.
+    let out = sh(&p, "uiautomator dump").await;
+    assert_eq!(
+        text(&out.stdout),
+        "UI hierchary dumped to: /sdcard/window_dump.xml\n"
+    );
+    assert!(p.sdcard_dir().join("window_dump.xml").is_file());
+}
+
+/// Starts PHONES on free ports (one tokio runtime per test, kept alive by the caller).
+fn serve(rt: &tokio::runtime::Runtime, specs: Vec<PhoneSpec>) -> Vec<mi_offboard::sim::SimPhone> {
+    let registry = Registry::new();
+    specs
+        .into_iter()
+        .map(|s| {
+            rt.block_on(mi_offboard::sim::spawn_phone(s, 0, registry.clone()))
+                .expect("spawn phone")
+        })
+        .collect()
+}
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn real_adb_reads_props_exit_codes_hashes_and_accounts() {
+    let rt = runtime();
+    let phones = serve(
+        &rt,
+        vec![
+            PhoneSpec::default(),
+            PhoneSpec {
+                profile: "pixel".into(),
+                seed: 2,
+                ..PhoneSpec::default()
+            },
+        ],
+    );
+    let adb = common::AdbServer::start();
+    let a = adb.connect(phones[0].port());
+    let b = adb.connect(phones[1].port());
+
+    let out = adb.adb(&["-s", &a, "shell", "getprop", "ro.product.manufacturer"]);
+    assert_eq!(text(&out.stdout), "Xiaomi\n");
+    let out = adb.adb(&["-s", &b, "shell", "getprop", "ro.product.manufacturer"]);
+    assert_eq!(text(&out.stdout), "Google\n");
+
+    let out = adb.adb(&["-s", &a, "shell", "echo out; echo err >&2; exit 42"]);
+    assert_eq!(out.status.code(), Some(42));
+    assert_eq!(text(&out.stdout), "out\n");
+    assert_eq!(text(&out.stderr), "err\n");
+
+    let root = phones[0].phone().sdcard_dir();
+    let rel = "Download/report final (1).pdf";
+    let want = hex::encode(sha2::Sha256::digest(std::fs::read(root.join(rel)).unwrap()));
+    let out = adb.adb(&["-s", &a, "shell", &format!("sha256sum '/sdcard/{rel}'")]);
+    assert_eq!(text(&out.stdout), format!("{want}  /sdcard/{rel}\n"));
+
+    let out = adb.adb(&["-s", &a, "shell", "dumpsys", "account"]);
+    let user = phones[0].phone().identity().mi_user_id.clone().unwrap();
+    assert!(text(&out.stdout).contains(&format!("Account {{name={user}, type=com.xiaomi}}")));
+
+    let out = adb.adb(&["-s", &a, "shell", "nosuchcmd"]);
+    assert_eq!(out.status.code(), Some(127));
+
+    // What the phone received is observable, and the serials differ.
+    assert!(
+        phones[0]
+            .phone()
+            .commands()
+            .iter()
+            .any(|c| c == "dumpsys account")
+    );
+    assert_ne!(phones[0].serial(), phones[1].serial());
+    for p in phones {
+        rt.block_on(p.shutdown());
+    }
+}
+
+#[test]
+fn real_adb_pulls_the_tree_and_loses_a_wiped_phone_for_good() {
+    let rt = runtime();
+    let phones = serve(
+        &rt,
+        vec![PhoneSpec {
+            seed: 30,
+            ..PhoneSpec::default()
+        }],
+    );
+    let phone = phones[0].phone();
+    let adb = common::AdbServer::start();
+    let s = adb.connect(phones[0].port());
+
+    let dest = tempfile::tempdir().unwrap();
+    let out = adb.adb(&[
+        "-s",
+        &s,
+        "pull",
+        "/sdcard/DCIM",
+        dest.path().to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    for f in host_files(&phone.sdcard_dir().join("DCIM")) {
+        let rel = f.strip_prefix(phone.sdcard_dir()).unwrap();
+        assert_eq!(
+            std::fs::read(&f).unwrap(),
+            std::fs::read(dest.path().join(rel)).unwrap()
+        );
+    }
+
+    phone.with_world(|w| w.request_wipe(WipeKind::Stock));
+    adb.wait_state(&s, "offline", Duration::from_secs(20));
+    let out = adb.adb(&["-s", &s, "shell", "true"]);
+    assert!(!out.status.success());
+    assert_eq!(phone.state_json()["activation_locked"], true);
+    rt.block_on(phones.into_iter().next().unwrap().shutdown());
+}
+
+#[test]
+fn mi_sim_binary_serves_a_phone_and_writes_its_state_file() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.json");
+    let mut child = std::process::Command::new(common::AdbServer::bin("mi-sim"))
+        .args([
+            "phone",
+            "--port",
+            "0",
+            "--profile",
+            "hyperos2-eea",
+            "--seed",
+            "9",
+        ])
+        .arg("--state")
+        .arg(&state)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("run mi-sim");
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let fields: Vec<&str> = line.split_whitespace().collect();
+    assert_eq!(fields.len(), 3, "{line}");
+    assert_eq!(fields[2], "hyperos2-eea");
+    let adb = common::AdbServer::start();
+    let s = adb.connect(fields[1].parse().unwrap());
+    let out = adb.adb(&["-s", &s, "shell", "getprop", "ro.serialno"]);
+    assert_eq!(text(&out.stdout).trim(), fields[0]);
+    let saved: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
+    assert_eq!(saved["frp_armed"], true);
+    assert!(
+        saved["commands"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c == "getprop ro.serialno")
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

@@ -369,14 +369,15 @@ impl SyncSession {
         let mut stack = vec![base];
         while let Some(dir) = stack.pop() {
             let entries = self.list(&dir).await?;
-            for e in entries.into_iter().rev() {
+            let mut subdirs = Vec::new();
+            for e in entries {
                 let mut p = dir.clone();
                 if !p.ends_with(b"/") {
                     p.push(b'/');
                 }
                 p.extend_from_slice(&e.raw_name);
                 if e.stat.is_dir() {
-                    stack.push(p.clone());
+                    subdirs.push(p.clone());
                 }
                 out.push(WalkEntry {
                     path: lossy(&p),
@@ -384,6 +385,7 @@ impl SyncSession {
                     stat: e.stat,
                 });
             }
+            stack.extend(subdirs.into_iter().rev());
         }
         Ok(out)
     }

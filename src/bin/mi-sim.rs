@@ -103,6 +103,7 @@ enum Command {
 async fn main() {
     tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env()
                 .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
@@ -203,7 +204,8 @@ fn fail(msg: &str) -> ! {
 }
 
 const HELP: &str = "commands: unplug|replug [SERIAL|all] · stall on|off [SERIAL|all] · \
-drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · state [SERIAL] · quit";
+drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · dialog [SERIAL|all] · idle-fail N [SERIAL|all] · \
+state [SERIAL] · quit";
 
 /// Reads control lines on stdin until `quit` or a signal; stdin at EOF is ignored
 /// (mi-sim often runs in the background).
@@ -260,6 +262,16 @@ async fn control(phones: &[SimPhone]) {
                         .filter(|ms| *ms > 0)
                         .map(Duration::from_millis);
                     p.phone().set_faults(f);
+                }
+            }
+            Some("dialog") => target(1).iter().for_each(|p| {
+                p.phone()
+                    .with_ui(|u| u.config_mut().unexpected_dialog = true)
+            }),
+            Some("idle-fail") => {
+                let n = arg.and_then(|a| a.parse().ok()).unwrap_or(1);
+                for p in target(2) {
+                    p.phone().with_ui(|u| u.config_mut().idle_failures = n);
                 }
             }
             Some("state") => {

@@ -13,6 +13,12 @@ pub fn usage(msg: &str) -> Exit {
     Exit::Usage
 }
 
+/// Prints a message and returns EXIT.
+pub fn fail_msg(msg: &str, exit: Exit) -> Exit {
+    eprintln!("mi-offboard: {msg}");
+    exit
+}
+
 /// Prints ERR (with a hint on what to do where there is one) and returns its exit code.
 pub fn fail(err: &(impl std::fmt::Display + HasExit)) -> Exit {
     eprintln!("mi-offboard: {err}");

@@ -355,7 +355,10 @@ impl Phone {
         };
         let st = State {
             world,
-            ui: Ui::new(spec.ui.clone()),
+            ui: Ui::new(UiConfig {
+                os: profile.os,
+                ..spec.ui.clone()
+            }),
             settings: default_settings(profile, &id),
             props,
             costs: spec.costs.clone(),
@@ -413,6 +416,13 @@ impl Phone {
     pub fn with_world<T>(&self, f: impl FnOnce(&mut World) -> T) -> T {
         let out = f(&mut self.lock().world);
         self.after_change();
+        out
+    }
+
+    /// Reaches the Settings UI (its faults: `config_mut()`, its clock: `advance`).
+    pub fn with_ui<T>(&self, f: impl FnOnce(&mut Ui) -> T) -> T {
+        let out = f(&mut self.lock().ui);
+        self.write_state();
         out
     }
 

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use super::screens::OsFlavour;
 use super::world::Lang;
 
 /// The Mi account a profile starts signed in with (registered in the shared registry).
@@ -29,6 +30,8 @@ pub struct Profile {
     /// A Xiaomi phone: MIUI/HyperOS props, the Mi account, dual-apps user 999.
     pub xiaomi: bool,
     pub lang: Lang,
+    /// Which firmware family the Settings screens imitate.
+    pub os: OsFlavour,
     /// ISO country of the phone (what the registry records for a bound device).
     pub country: &'static str,
     /// Type allocation code: the first 8 digits of the IMEI (the model's).
@@ -483,6 +486,7 @@ macro_rules! packages {
 pub static PROFILES: &[Profile] = &[
     Profile {
         name: "miui14-global",
+        os: OsFlavour::Miui14,
         summary: "Redmi Note 12 Pro 5G, MIUI 14 global (Android 13), English, Mi account with Find Device on",
         xiaomi: true,
         lang: Lang::En,
@@ -564,6 +568,7 @@ pub static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hyperos1-cn",
+        os: OsFlavour::HyperOs1,
         summary: "Xiaomi 14, HyperOS 1 China (Android 14), Chinese UI, Mi account with Find Device on",
         xiaomi: true,
         lang: Lang::Zh,
@@ -647,6 +652,7 @@ pub static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "hyperos2-eea",
+        os: OsFlavour::HyperOs2,
         summary: "Redmi Note 13 Pro 5G, HyperOS 2 EEA (Android 15), Mi account + Google account + PIN: FRP armed",
         xiaomi: true,
         lang: Lang::En,
@@ -730,6 +736,7 @@ pub static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "xiaomi-clean",
+        os: OsFlavour::Miui14,
         summary: "Redmi 12C, MIUI 14 global (Android 12), no accounts",
         xiaomi: true,
         lang: Lang::En,
@@ -804,6 +811,7 @@ pub static PROFILES: &[Profile] = &[
     },
     Profile {
         name: "pixel",
+        os: OsFlavour::Miui14,
         summary: "Google Pixel 7, stock Android 14, not a Xiaomi",
         xiaomi: false,
         lang: Lang::En,
