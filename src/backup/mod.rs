@@ -6,10 +6,15 @@
 //! inside it). The reset interlock asks [`verified_backup`]. Never prints: progress goes
 //! through [`crate::progress::Reporter`], failures are typed errors.
 
+pub mod engine;
+pub mod error;
 pub mod manifest;
 pub mod paths;
+pub mod phonehash;
 pub mod plan;
 pub mod proof;
+pub mod space;
+pub mod writer;
 
 use std::path::{Path, PathBuf};
 
@@ -19,3 +24,6 @@ pub use proof::{BackupProof, BackupProofError, verified_backup};
 pub fn data_dir(dir: &Path) -> PathBuf {
     dir.join("data")
 }
+
+pub use engine::{Failed, Options, Summary, backup};
+pub use error::BackupError;
