@@ -3,6 +3,7 @@
 //! supplied in advance (the [`intake`]). Never prints: progress goes through a Reporter.
 
 pub mod intake;
+pub mod phone;
 pub mod policy;
 pub mod run;
 
