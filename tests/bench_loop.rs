@@ -353,3 +353,51 @@ async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
     assert_eq!(summary.phones[0].status, OutcomeStatus::Interrupted);
     assert_eq!(summary.exit(), Exit::PhoneLost);
 }
+
+#[tokio::test]
+async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
+    });
+    *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::PhoneLost));
+    let scripts: HashMap<String, Arc<Script>> = [("U".to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        config(dir.path()),
+        Journal::open(dir.path()).unwrap(),
+        lines.clone(),
+        lines.clone(),
+        CancellationToken::new(),
+    ));
+    tx.send(seen(&["U"])).unwrap();
+    tokio::time::timeout(WAIT, script.entered.notified())
+        .await
+        .unwrap();
+    // Out and back in while the reset step is still waiting on the phone.
+    let mut offline = seen(&["U"]);
+    offline[0].online = false;
+    tx.send(offline).unwrap();
+    tx.send(seen(&["U"])).unwrap();
+    // Only now does the step notice that the phone was gone.
+    script.release.notify_one();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    let statuses: Vec<_> = summary.phones.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses,
+        vec![OutcomeStatus::Interrupted, OutcomeStatus::Done]
+    );
+    assert_eq!(
+        script.calls.lock().unwrap().clone(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Reset,
+            StepKind::Reset,
+            StepKind::LockStatus
+        ]
+    );
+}

@@ -125,12 +125,29 @@ pub async fn run<W: Watch, F: PhoneFactory>(
     let mut task_serial: HashMap<tokio::task::Id, String> = HashMap::new();
     let mut running: HashSet<String> = HashSet::new();
     // Phones whose journey ended while still plugged in: not started again until they
-    // leave the list and come back.
+    // go offline or leave the list, and come back.
     let mut handled: HashSet<String> = HashSet::new();
     let mut present: HashSet<String> = HashSet::new();
     let idle_for = config.until_idle;
     let mut idle_since = tokio::time::Instant::now();
     let mut watching = true;
+    // Phones that went offline while their journey ran: when the journey ends
+    // (interrupted) and the phone is back, it resumes at once.
+    let mut went_away: HashSet<String> = HashSet::new();
+    let spawn_in = |tasks: &mut JoinSet<PhoneResult>,
+                    task_serial: &mut HashMap<tokio::task::Id, String>,
+                    serial: &str| {
+        let task = phone_task(
+            serial.to_owned(),
+            factory.clone(),
+            config.clone(),
+            journal.clone(),
+            reporter.clone(),
+            stop.clone(),
+        );
+        let handle = tasks.spawn(task);
+        task_serial.insert(handle.id(), serial.to_owned());
+    };
 
     loop {
         let idle_deadline = idle_for.map(|d| idle_since + d);
@@ -150,9 +167,12 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                         for seen in list.iter().filter(|s| s.online && !present.contains(&s.serial)) {
                             events.plugged(&seen.serial, seen.model.as_deref());
                         }
+                        went_away.extend(running.iter().filter(|s| !now.contains(*s)).cloned());
                         present = now;
-                        let listed: HashSet<&str> = list.iter().map(|s| s.serial.as_str()).collect();
-                        handled.retain(|s| listed.contains(s.as_str()));
+                        // A phone that went offline or left was unplugged (adb keeps an
+                        // unplugged TCP phone listed as offline): when it is back, it is new
+                        // work, resumed from its checkpoint.
+                        handled.retain(|s| present.contains(s));
                         for seen in list.iter().filter(|s| s.online) {
                             // Ctrl-C may land while this list was being awaited: no new work.
                             if stop.is_cancelled() {
@@ -162,17 +182,7 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                                 continue;
                             }
                             running.insert(seen.serial.clone());
-                            let serial = seen.serial.clone();
-                            let task = phone_task(
-                                serial.clone(),
-                                factory.clone(),
-                                config.clone(),
-                                journal.clone(),
-                                reporter.clone(),
-                                stop.clone(),
-                            );
-                            let handle = tasks.spawn(task);
-                            task_serial.insert(handle.id(), serial);
+                            spawn_in(&mut tasks, &mut task_serial, &seen.serial);
                         }
                     }
                     Err(e) => {
@@ -195,11 +205,17 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                     exit: Exit::Other.code(),
                     summary: "internal error: the journey panicked".to_owned(),
                 });
-                running.remove(&serial);
-                if present.contains(&serial) {
-                    handled.insert(serial);
-                }
+                let back = went_away.remove(&serial) && present.contains(&serial);
+                let interrupted = result.status == OutcomeStatus::Interrupted;
                 summary.phones.push(result);
+                if back && interrupted && !stop.is_cancelled() {
+                    spawn_in(&mut tasks, &mut task_serial, &serial);
+                } else {
+                    running.remove(&serial);
+                    if present.contains(&serial) {
+                        handled.insert(serial);
+                    }
+                }
                 if tasks.is_empty() {
                     idle_since = tokio::time::Instant::now();
                 }
