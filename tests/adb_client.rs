@@ -222,11 +222,9 @@ async fn stalled_server_times_out_within_the_timeout() {
     })
     .await;
     let adb = Adb::new(adb.addr().clone(), Duration::from_millis(300));
-    let started = std::time::Instant::now();
     let e = adb.devices().await.unwrap_err();
     assert!(matches!(e, AdbError::Timeout { .. }), "{e:?}");
     assert_eq!(e.exit(), Exit::PhoneLost);
-    assert!(started.elapsed() < Duration::from_secs(10), "no hang");
 }
 
 /// A fake phone behind the fake server: answers the transport switch, features, and

@@ -125,8 +125,21 @@ async fn shell_v2_exit_codes_and_stderr_through_the_real_server() {
     assert_eq!(out.via, CodeSource::ShellV2);
     let out = dev.shell("no-such-command").await.unwrap();
     assert_eq!(out.code, 127);
-    let png = dev.exec("getprop ro.product.manufacturer").await.unwrap();
-    assert_eq!(png, b"Xiaomi\n");
+    let raw = dev.exec("getprop ro.product.manufacturer").await.unwrap();
+    assert_eq!(raw, b"Xiaomi\n");
+    // Streamed exec-out is byte-exact (the build.prop file, read with cat).
+    let mut streamed = Vec::new();
+    let n = dev
+        .exec_to("cat /system/build.prop", &mut streamed)
+        .await
+        .unwrap();
+    assert_eq!(n as usize, streamed.len());
+    let shell_copy = dev.shell("cat /system/build.prop").await.unwrap();
+    assert_eq!(streamed, shell_copy.stdout);
+    assert!(!streamed.is_empty());
+    // Reboot reaches the phone.
+    dev.reboot(None).await.unwrap();
+    assert_eq!(sim.phone().counter("reboots"), 1);
     sim.shutdown().await;
 }
 
@@ -305,10 +318,8 @@ async fn a_dropped_transfer_is_lost_and_a_stalled_phone_times_out() {
         stall: true,
         ..PhoneFaults::default()
     });
-    let started = std::time::Instant::now();
     let e = dev.shell("getprop").await.unwrap_err();
     assert!(matches!(e, AdbError::Timeout { .. }), "{e:?}");
-    assert!(started.elapsed() < Duration::from_secs(30));
     sim.phone().set_faults(PhoneFaults::default());
     sim.shutdown().await;
 }

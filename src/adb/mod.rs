@@ -3,7 +3,7 @@
 //! Every call has a timeout and is cancellable (dropping the future closes the socket).
 //! Knows nothing about Xiaomi phones; only bytes, services and typed errors.
 //!
-//! Framing lives in one place ([`conn`]); [`Adb`] asks the server about phones,
+//! Framing lives in one place (`conn.rs`); [`Adb`] asks the server about phones,
 //! [`Device`] opens services on one phone, [`SyncSession`] moves files. Why not the
 //! adb_client crate: docs/adb-client.md.
 

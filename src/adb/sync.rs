@@ -207,10 +207,11 @@ impl SyncSession {
         if self.conn.is_none() {
             self.conn = Some(self.device.open("sync", "sync:").await?);
         }
-        match self.conn.as_mut() {
-            Some(c) => Ok(c),
-            None => unreachable!("just opened"),
-        }
+        self.conn.as_mut().ok_or_else(|| AdbError::ConnectionLost {
+            op: "sync",
+            serial: Some(self.device.serial().to_string()),
+            detail: "sync session closed".into(),
+        })
     }
 
     fn check_path(&self, path: &[u8]) -> Result<(), AdbError> {
@@ -232,9 +233,9 @@ impl SyncSession {
         }
     }
 
-    /// Runs F on the connection; any error other than a refused file leaves the
-    /// connection in an unknown place in the stream, so it is dropped.
-    async fn guarded<T>(&mut self, r: Result<T, AdbError>) -> Result<T, AdbError> {
+    /// Any error other than a refused file leaves the connection at an unknown place in
+    /// the stream, so it is dropped (the next call reopens one).
+    fn guarded<T>(&mut self, r: Result<T, AdbError>) -> Result<T, AdbError> {
         if let Err(e) = &r {
             if !matches!(e, AdbError::RemoteFile { .. }) {
                 self.conn = None;
@@ -258,7 +259,7 @@ impl SyncSession {
         self.check_path(path)?;
         let v2 = self.stat_v2;
         let r = self.stat_io(path, follow, v2).await;
-        let r = self.guarded(r).await?;
+        let r = self.guarded(r)?;
         match r {
             (0, st) if v2 || st.mode != 0 => Ok(Some(st)),
             (0, _) | (2, _) | (20, _) => Ok(None),
@@ -305,7 +306,7 @@ impl SyncSession {
         let path = path.as_ref();
         self.check_path(path)?;
         let r = self.list_io(path).await;
-        self.guarded(r).await
+        self.guarded(r)
     }
 
     async fn list_io(&mut self, path: &[u8]) -> Result<Vec<DirEntry>, AdbError> {
@@ -409,15 +410,15 @@ impl SyncSession {
             self.read_file(path, &mut ToWriter { out, progress }).await
         }
         .await;
-        self.after_recv(r).await
+        self.after_transfer(r)
     }
 
-    async fn after_recv(&mut self, r: Result<u64, AdbError>) -> Result<u64, AdbError> {
+    fn after_transfer(&mut self, r: Result<u64, AdbError>) -> Result<u64, AdbError> {
         if matches!(r, Err(AdbError::RemoteFile { .. })) {
             // adbd ends the sync service after a refused RECV.
             self.conn = None;
         }
-        self.guarded(r).await
+        self.guarded(r)
     }
 
     /// Reads one RECV reply: DATA chunks to OUT, then DONE or FAIL.
@@ -486,9 +487,6 @@ impl SyncSession {
         let mut sent = 0usize;
         let mut i = 0usize;
         while i < n {
-            if sent < i + 1 {
-                sent = i;
-            }
             let upto = (i + PIPELINE_DEPTH).min(n);
             if sent < upto {
                 let mut batch = Vec::new();
@@ -496,7 +494,7 @@ impl SyncSession {
                     batch.extend_from_slice(&request(b"RECV", p.as_ref()));
                 }
                 let r = async { self.conn().await?.write_all(OP, &batch).await }.await;
-                self.guarded(r).await?;
+                self.guarded(r)?;
                 sent = upto;
             }
             let path = paths[i].as_ref();
@@ -545,7 +543,7 @@ impl SyncSession {
         self.check_path(spec.as_bytes())?;
         let r = self.send_io(source, path, &spec, mtime).await;
         // adbd ends the sync service after a refused SEND, as after a refused RECV.
-        self.after_recv(r).await
+        self.after_transfer(r)
     }
 
     async fn send_io<R: AsyncRead + Unpin + ?Sized>(

@@ -48,11 +48,11 @@ async fn describe(adb: Adb, info: DeviceInfo) -> (Row, Exit) {
     if !info.state.is_online() {
         return (row, Exit::Ok);
     }
-    let selector = match info.transport_id {
-        Some(t) => Selector::TransportId(t),
-        None => Selector::Serial(info.serial.clone()),
-    };
-    match adb.device(selector).shell("getprop").await {
+    match adb
+        .device(Selector::Serial(info.serial.clone()))
+        .shell("getprop")
+        .await
+    {
         Ok(out) => {
             let id = miui::identity(&miui::parse_getprop(&out.stdout_text()));
             row.model = id.model.or(row.model);

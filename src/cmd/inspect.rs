@@ -38,7 +38,7 @@ pub async fn run(args: Args, global: &Global) -> Exit {
     } else {
         print_human(&report);
     }
-    if report.state == "unauthorized" {
+    if report.is_unauthorized() {
         // Nothing could be read: the precondition (an accepted key) is missing.
         return common::fail_adb(&AdbError::Unauthorized {
             serial: report.serial.clone(),
@@ -61,7 +61,7 @@ fn yes_no(v: Option<bool>) -> &'static str {
 
 fn print_human(r: &Inspection) {
     println!("Phone {} ({})", r.serial, r.state);
-    if r.state != "unauthorized" {
+    if !r.is_unauthorized() {
         println!(
             "  Maker:         {} / {}",
             opt(&r.manufacturer),

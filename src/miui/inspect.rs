@@ -160,6 +160,13 @@ impl Inspection {
         }
     }
 
+    /// Whether nothing could be read because the phone has not accepted this computer.
+    pub fn is_unauthorized(&self) -> bool {
+        self.blockers
+            .iter()
+            .any(|b| b.code == BlockerCode::Unauthorized)
+    }
+
     /// The report for a phone that has not accepted this computer: nothing can be read.
     pub fn unauthorized(serial: &str) -> Inspection {
         let mut i = Inspection::empty(serial, DeviceState::Unauthorized.as_str());
