@@ -54,14 +54,37 @@ impl<P> AdbPhone<P> {
         }
     }
 
-    fn flow_ctx(&self) -> FlowContext<'_> {
+    fn flow_ctx<'a>(&'a self, reporter: &'a Within<'a>) -> FlowContext<'a> {
         FlowContext {
             recipes: &self.shared.recipes,
             limits: self.shared.limits,
             report_dir: crate::report::phone_dir(&self.shared.dest, self.dev.serial()),
-            reporter: self.shared.reporter.as_ref(),
+            reporter,
             settle: self.shared.settle,
         }
+    }
+}
+
+/// The reporter the step modules get: everything passes but `finish`, because a module
+/// finishing its part is not the phone's journey finishing (the journey says that, once,
+/// and the phone's progress line must not end early).
+struct Within<'a>(&'a dyn Reporter);
+
+impl Reporter for Within<'_> {
+    fn step(&self, serial: &str, step: &str) {
+        self.0.step(serial, step);
+    }
+    fn start_transfer(&self, serial: &str, total_bytes: u64, total_files: u64) {
+        self.0.start_transfer(serial, total_bytes, total_files);
+    }
+    fn advance(&self, serial: &str, bytes: u64) {
+        self.0.advance(serial, bytes);
+    }
+    fn file_done(&self, serial: &str, path: &str) {
+        self.0.file_done(serial, path);
+    }
+    fn warn(&self, serial: &str, message: &str) {
+        self.0.warn(serial, message);
     }
 }
 
@@ -193,7 +216,8 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
             includes: Vec::new(),
             all: false,
         };
-        let s = crate::backup::backup(&self.dev, &opts, self.shared.reporter.as_ref())
+        let within = Within(self.shared.reporter.as_ref());
+        let s = crate::backup::backup(&self.dev, &opts, &within)
             .await
             .map_err(|e| step_err(&e))?;
         let summary = convert_backup(&self.shared.dest, &s);
@@ -212,16 +236,17 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
                 ),
             ));
         }
+        // The summary's notes (what cannot be backed up) stay in the backup section;
+        // the backup module already showed them to the operator.
         let note = format!("{} files verified by SHA-256", s.verified);
-        let mut done = Done::new(summary).with_note(note);
-        done.warnings = s.notes.clone();
-        Ok(done)
+        Ok(Done::new(summary).with_note(note))
     }
 
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
         let pw = password.clone();
         let source = move || Ok(pw.clone());
-        let ctx = self.flow_ctx();
+        let within = Within(self.shared.reporter.as_ref());
+        let ctx = self.flow_ctx(&within);
         let report = crate::flow::signout::run(&self.dev, &ctx, &source).await;
         flow_result(&report)?;
         // Verified by the flow with `dumpsys account`: no Xiaomi account remains.
@@ -262,13 +287,17 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
             backup: backup.map(Path::to_owned),
             no_backup: waiver.map(|w| w.reason.clone()),
         };
-        let ctx = self.flow_ctx();
+        let within = Within(self.shared.reporter.as_ref());
+        let ctx = self.flow_ctx(&within);
         let report = crate::flow::reset::run(&self.dev, &ctx, &req, &source).await;
         flow_result(&report)?;
         let mut done = Done::new(());
         if let Some(t) = &report.left_adb_at {
+            let at = Timestamp::parse(t)
+                .map(|t| t.0.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| t.clone());
             done = done.with_note(format!(
-                "the phone left adb at {t} after the final confirmation"
+                "the phone left adb at {at} after the final confirmation"
             ));
         }
         Ok(done)
