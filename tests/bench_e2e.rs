@@ -1,7 +1,8 @@
 //! `mi-offboard bench` end to end: eight simulated phones at once behind Debian's adb
 //! server, one of them unplugged in the middle of its backup and plugged back, a phone
 //! with a Google account and one without "USB debugging (Security settings)" flagged and
-//! left untouched, reports for all, and no password anywhere.
+//! left untouched, one owner's cloud account deleted from the intake file, reports for
+//! all, and no password anywhere.
 
 #[path = "run_support/mod.rs"]
 mod run_support;
@@ -40,15 +41,22 @@ fn eight_phones_one_unplugged_mid_backup_google_phone_untouched() {
     let intake = shop.dir.path().join("intake.toml");
     let mut entries = String::new();
     for (i, serial) in shop.serials.iter().enumerate() {
-        if shop.mi_account(i).is_some() {
+        if let Some(account) = shop.mi_account(i) {
             entries.push_str(&format!(
                 "[[phone]]\nserial = \"{serial}\"\nmi_password = \"{}\"\n",
                 PASSWORD.replace('\\', "\\\\").replace('"', "\\\"")
             ));
+            // Phone 1's owner also asked for the cloud account to go.
+            if i == 1 {
+                entries.push_str(&format!(
+                    "account_id = \"{account}\"\ndelete_cloud_account = \"{account}\"\n"
+                ));
+            }
         }
     }
     std::fs::write(&intake, entries).unwrap();
     let before: Vec<_> = (0..PROFILES.len()).map(|i| shop.mi_account(i)).collect();
+    let deleted = before[1].clone().expect("hyperos1-cn has a Mi account");
 
     let mut child = shop.spawn(
         &[
@@ -62,7 +70,8 @@ fn eight_phones_one_unplugged_mid_backup_google_phone_untouched() {
             "--until-idle",
             "4",
         ],
-        "",
+        // The verification code for the deletion, as the owner would read it out.
+        &format!("{CODE}\n{CODE}\n"),
     );
     // Wait for phone 0's backup to be under way, then pull its cable.
     let deadline = Instant::now() + Duration::from_secs(120);
@@ -122,6 +131,17 @@ fn eight_phones_one_unplugged_mid_backup_google_phone_untouched() {
             }
         }
     }
+    let r1 = shop.report(&shop.serials[1]);
+    assert_eq!(r1["cloud_account"]["status"], "scheduled", "{r1}");
+    assert!(steps(&r1).contains(&"cloud_delete:ok".to_owned()));
+    assert!(
+        shop.registry
+            .account(&deleted)
+            .unwrap()
+            .deletion_scheduled_at
+            .is_some(),
+        "the service scheduled the deletion"
+    );
     let slow_steps = steps(&shop.report(&slow));
     assert!(
         slow_steps.contains(&"backup:interrupted".to_owned())
