@@ -65,7 +65,7 @@ pub fn phone_dir(dest: &Path, serial: &str) -> PathBuf {
     dest.join(serial_dir_name(serial))
 }
 
-/// Where [`write`] put the files.
+/// Where [`write()`] put the files.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Written {
     pub json: PathBuf,
