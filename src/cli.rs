@@ -41,7 +41,14 @@ pub enum Command {
     /// Factory reset through Xiaomi's own reset screen, after the safety interlocks.
     Reset(cmd::reset::ResetArgs),
     /// Xiaomi's web service: delete the owner's account, check a phone's activation lock.
-    Cloud(crate::cmd::cloud::CloudArgs),
+    Cloud(cmd::cloud::CloudArgs),
+    /// The whole journey for one phone: inspect, back up, sign out, reset (and delete
+    /// the cloud account), checkpointed so a rerun resumes.
+    Run(cmd::run::RunArgs),
+    /// Process every phone plugged in, concurrently, under a bench policy.
+    Bench(cmd::bench::BenchArgs),
+    /// List what the journal in DIR says was processed.
+    History(cmd::history::HistoryArgs),
 }
 
 /// Options every command takes, as adb spells them.

@@ -35,6 +35,9 @@ fn main() -> ExitCode {
             Command::Signout(args) => cmd::signout::run(args, &global).await,
             Command::Reset(args) => cmd::reset::run(args, &global).await,
             Command::Cloud(args) => cmd::cloud::run(args).await,
+            Command::Run(args) => cmd::run::run(args, &global).await,
+            Command::Bench(args) => cmd::bench::run(args, &global).await,
+            Command::History(args) => cmd::history::run(args),
         }
     });
     done(exit)

@@ -212,7 +212,7 @@ fn password(file: Option<&Path>) -> Result<SecretString, Failure> {
 
 /// Asks on the terminal, or reads lines from standard input when it is not one (so a
 /// script or test can pipe codes in).
-struct Terminal;
+pub struct Terminal;
 
 impl Prompter for Terminal {
     async fn code(&self, ask: &CodeAsk) -> Result<SecretString, PromptError> {

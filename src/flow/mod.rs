@@ -9,6 +9,7 @@
 //! for only when needed, and never enters a report, an error or a log.
 
 pub mod interlock;
+pub mod journey;
 pub mod probe;
 pub mod reset;
 pub mod signout;

@@ -1,0 +1,327 @@
+//! The intake file (TOML): what owners handed over with their phones for an owner-present
+//! batch — per phone (by serial or IMEI) the Mi account id, its password, whether to back
+//! up, and whether to delete the cloud account (confirmed by repeating the account id).
+//!
+//! Passwords go straight into `SecretString` and the types do not implement `Serialize`,
+//! so they are never written back anywhere; parse errors on a line holding a password do
+//! not quote it. Knows nothing about phones beyond matching serials and IMEIs.
+
+use crate::exit::{Exit, HasExit};
+use crate::secret::SecretString;
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IntakeError {
+    #[error("cannot read the intake file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("intake file {path}, line {line}, column {col}: {message}")]
+    Parse {
+        path: PathBuf,
+        line: usize,
+        col: usize,
+        message: String,
+    },
+    #[error("intake file {path}, phone #{index}: {message}")]
+    Invalid {
+        path: PathBuf,
+        /// 1-based position of the `[[phone]]` table.
+        index: usize,
+        message: String,
+    },
+    #[error("intake file {path}, phone #{index}: {source}")]
+    PasswordFile {
+        path: PathBuf,
+        index: usize,
+        source: crate::secret::SecretError,
+    },
+}
+
+impl HasExit for IntakeError {
+    fn exit(&self) -> Exit {
+        Exit::Usage
+    }
+}
+
+/// One owner's phone. `Debug` shows the password as redacted.
+#[derive(Debug, Clone)]
+pub struct IntakeEntry {
+    pub serial: Option<String>,
+    pub imei: Option<String>,
+    /// The Mi account id the owner gave (also the cloud login's user).
+    pub account_id: Option<String>,
+    pub mi_password: Option<SecretString>,
+    /// The owner wants a backup (overrides a policy that would not back up).
+    pub backup: Option<bool>,
+    /// The account id typed again to confirm deletion; must equal `account_id`.
+    delete_cloud_account: Option<String>,
+}
+
+impl IntakeEntry {
+    /// The account id to delete, when the owner asked for it and confirmed it.
+    pub fn confirmed_deletion(&self) -> Option<&str> {
+        match (&self.delete_cloud_account, &self.account_id) {
+            (Some(c), Some(id)) if c == id => Some(id),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Intake {
+    pub phones: Vec<IntakeEntry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    #[serde(default)]
+    phone: Vec<RawEntry>,
+}
+
+/// The raw table. The password is moved into a `SecretString` right after parsing and
+/// this struct is dropped; it has no `Debug` so it cannot be printed meanwhile.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEntry {
+    serial: Option<String>,
+    imei: Option<String>,
+    account_id: Option<String>,
+    mi_password: Option<String>,
+    /// Relative to the intake file's folder.
+    mi_password_file: Option<PathBuf>,
+    backup: Option<bool>,
+    delete_cloud_account: Option<String>,
+}
+
+fn clean(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+impl Intake {
+    pub fn load(path: &Path) -> Result<Intake, IntakeError> {
+        let text = super::read_text(path).map_err(|source| IntakeError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Intake::parse(&text, path)
+    }
+
+    /// Parses intake text; `path` names the file in errors and anchors password files.
+    pub fn parse(text: &str, path: &Path) -> Result<Intake, IntakeError> {
+        let file: File = toml::from_str(text).map_err(|e| {
+            let (line, col, message) = super::toml_error(text, &e, true);
+            IntakeError::Parse {
+                path: path.to_owned(),
+                line,
+                col,
+                message,
+            }
+        })?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let mut phones: Vec<IntakeEntry> = Vec::with_capacity(file.phone.len());
+        for (i, raw) in file.phone.into_iter().enumerate() {
+            let index = i + 1;
+            let invalid = |message: String| IntakeError::Invalid {
+                path: path.to_owned(),
+                index,
+                message,
+            };
+            let serial = clean(raw.serial);
+            let imei = clean(raw.imei);
+            if serial.is_none() && imei.is_none() {
+                return Err(invalid("give the phone's serial or its IMEI".to_owned()));
+            }
+            if let Some(imei) = &imei {
+                if !(14..=16).contains(&imei.len()) || !imei.bytes().all(|b| b.is_ascii_digit()) {
+                    return Err(invalid(format!("IMEI {imei:?} is not 14 to 16 digits")));
+                }
+            }
+            let mi_password = match (raw.mi_password, raw.mi_password_file) {
+                (Some(_), Some(_)) => {
+                    return Err(invalid(
+                        "give mi_password or mi_password_file, not both".to_owned(),
+                    ));
+                }
+                (Some(pw), None) if pw.is_empty() => {
+                    return Err(invalid("mi_password is empty".to_owned()));
+                }
+                (Some(pw), None) => Some(SecretString::from(pw)),
+                (None, Some(file)) => Some(crate::secret::from_file(&base.join(file)).map_err(
+                    |source| IntakeError::PasswordFile {
+                        path: path.to_owned(),
+                        index,
+                        source,
+                    },
+                )?),
+                (None, None) => None,
+            };
+            let account_id = clean(raw.account_id);
+            let delete = clean(raw.delete_cloud_account);
+            if let Some(confirm) = &delete {
+                match &account_id {
+                    None => {
+                        return Err(invalid(
+                            "delete_cloud_account needs account_id: the deletion is confirmed by repeating it"
+                                .to_owned(),
+                        ));
+                    }
+                    Some(id) if id != confirm => {
+                        return Err(invalid(format!(
+                            "delete_cloud_account {confirm:?} does not repeat account_id {id:?}"
+                        )));
+                    }
+                    Some(_) if mi_password.is_none() => {
+                        return Err(invalid(
+                            "delete_cloud_account needs the account's password".to_owned(),
+                        ));
+                    }
+                    Some(_) => {}
+                }
+            }
+            for earlier in &phones {
+                let same_serial = serial.is_some() && earlier.serial == serial;
+                let same_imei = imei.is_some() && earlier.imei == imei;
+                if same_serial || same_imei {
+                    return Err(invalid(
+                        "the same phone is listed twice (serial or IMEI)".to_owned(),
+                    ));
+                }
+            }
+            phones.push(IntakeEntry {
+                serial,
+                imei,
+                account_id,
+                mi_password,
+                backup: raw.backup,
+                delete_cloud_account: delete,
+            });
+        }
+        Ok(Intake { phones })
+    }
+
+    /// The entry for a phone: by adb serial first, then by IMEI (a phone on a USB hub
+    /// may show a different serial than the owner wrote down; the IMEI is on the box).
+    pub fn find(&self, serial: &str, imei: Option<&str>) -> Option<&IntakeEntry> {
+        self.phones
+            .iter()
+            .find(|e| e.serial.as_deref() == Some(serial))
+            .or_else(|| {
+                let imei = imei?;
+                self.phones.iter().find(|e| e.imei.as_deref() == Some(imei))
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::secret::ExposeSecret;
+
+    fn parse(text: &str) -> Result<Intake, IntakeError> {
+        Intake::parse(text, Path::new("/nonexistent/intake.toml"))
+    }
+
+    #[test]
+    fn entries_by_serial_and_imei_with_crlf() {
+        let i = parse(
+            "[[phone]]\r\nserial = \"4f8e2a1c\"\r\naccount_id = \"6123456789\"\r\nmi_password = \"s3cr3t pass\"\r\nbackup = true\r\n\r\n[[phone]]\r\nimei = \"861234567890123\"\r\n",
+        )
+        .unwrap();
+        assert_eq!(i.phones.len(), 2);
+        let a = i.find("4f8e2a1c", None).unwrap();
+        assert_eq!(
+            a.mi_password.as_ref().unwrap().expose_secret(),
+            "s3cr3t pass"
+        );
+        assert_eq!(a.backup, Some(true));
+        assert_eq!(a.confirmed_deletion(), None);
+        assert!(i.find("other", Some("861234567890123")).is_some());
+        assert!(i.find("other", Some("000000000000000")).is_none());
+        assert!(i.find("other", None).is_none());
+        assert!(parse("").unwrap().phones.is_empty());
+    }
+
+    #[test]
+    fn password_never_shows_in_debug_or_errors() {
+        let i =
+            parse("[[phone]]\nserial = \"S\"\nmi_password = \"hunter2-very-secret\"\n").unwrap();
+        assert!(!format!("{i:?}").contains("hunter2"));
+        // A wrongly typed password line: toml would quote the value; we must not.
+        for text in [
+            "[[phone]]\nserial = \"S\"\nmi_password = hunter2-very-secret\n",
+            "[[phone]]\nserial = \"S\"\nmi_password = \"hunter2-very-secret\n",
+            "[[phone]]\nserial = \"S\"\nmi_password = 12345678901\n",
+        ] {
+            let e = parse(text).unwrap_err();
+            let shown = format!("{e} {e:?}");
+            assert!(!shown.contains("hunter2"), "{shown}");
+            assert!(!shown.contains("12345678901"), "{shown}");
+            assert!(matches!(e, IntakeError::Parse { line: 3, .. }), "{shown}");
+        }
+    }
+
+    #[test]
+    fn deletion_must_repeat_the_account_id_and_have_a_password() {
+        let ok = parse(
+            "[[phone]]\nserial = \"S\"\naccount_id = \"6123\"\nmi_password = \"p\"\ndelete_cloud_account = \"6123\"\n",
+        )
+        .unwrap();
+        assert_eq!(ok.phones[0].confirmed_deletion(), Some("6123"));
+        for text in [
+            "[[phone]]\nserial = \"S\"\naccount_id = \"6123\"\nmi_password = \"p\"\ndelete_cloud_account = \"6124\"\n",
+            "[[phone]]\nserial = \"S\"\nmi_password = \"p\"\ndelete_cloud_account = \"6124\"\n",
+            "[[phone]]\nserial = \"S\"\naccount_id = \"6123\"\ndelete_cloud_account = \"6123\"\n",
+        ] {
+            assert!(
+                matches!(parse(text), Err(IntakeError::Invalid { index: 1, .. })),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn bad_entries_are_refused() {
+        for text in [
+            "[[phone]]\naccount_id = \"1\"\n",
+            "[[phone]]\nimei = \"86123\"\n",
+            "[[phone]]\nimei = \"86123456789012x\"\n",
+            "[[phone]]\nserial = \"S\"\n[[phone]]\nserial = \"S\"\n",
+            "[[phone]]\nserial = \"S\"\nmi_password = \"\"\n",
+            "[[phone]]\nserial = \"S\"\nmi_password = \"a\"\nmi_password_file = \"f\"\n",
+            "[[phone]]\nserial = \"S\"\npasword = \"typo\"\n",
+            "[phone]\nserial = \"S\"\n",
+        ] {
+            assert!(parse(text).is_err(), "{text}");
+        }
+    }
+
+    #[test]
+    fn password_file_is_relative_to_the_intake_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("pw.txt"), "from-file\n").unwrap();
+        let path = dir.path().join("intake.toml");
+        std::fs::write(
+            &path,
+            "[[phone]]\nserial = \"S\"\nmi_password_file = \"pw.txt\"\n",
+        )
+        .unwrap();
+        let i = Intake::load(&path).unwrap();
+        assert_eq!(
+            i.phones[0].mi_password.as_ref().unwrap().expose_secret(),
+            "from-file"
+        );
+        std::fs::write(
+            &path,
+            "[[phone]]\nserial = \"S\"\nmi_password_file = \"missing\"\n",
+        )
+        .unwrap();
+        assert!(matches!(
+            Intake::load(&path),
+            Err(IntakeError::PasswordFile { .. })
+        ));
+    }
+}

@@ -1,0 +1,356 @@
+//! A real phone behind the adb server as the journey's [`Steps`]: inspect (`miui`),
+//! backup (`backup`), sign-out and reset (the UI flows in `flow`), cloud deletion and the
+//! lock check (`cloud`). Converts each module's result into the report's types and each
+//! error into a [`StepError`] with its exit code; adds no logic of its own.
+//! Also the bench's device list from adb's track-devices ([`AdbWatch`]).
+
+use super::run::{PhoneFactory, Seen, Watch};
+use crate::adb::{Adb, Device, DeviceState, Selector, Tracker};
+use crate::cloud::{Client, ClientOptions, Endpoints, Prompter};
+use crate::exit::Exit;
+use crate::flow::journey::{Done, Inspection, StepError, StepOutput, Steps};
+use crate::flow::{FlowContext, FlowReport, interlock::ResetRequest};
+use crate::miui::ui::{Limits, Recipes};
+use crate::progress::Reporter;
+use crate::report::{
+    Accounts, BackupSummary, Blocker, CloudAccount, Device as ReportDevice, FailedFile, LockStatus,
+    Os, Timestamp, Waiver,
+};
+use crate::secret::SecretString;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Where the cloud steps go, and who answers their questions (codes, captchas).
+pub struct CloudSetup<P> {
+    pub endpoints: Endpoints,
+    pub options: ClientOptions,
+    pub prompter: Arc<P>,
+}
+
+/// What every phone of a run or bench shares.
+pub struct Shared<P> {
+    pub adb: Adb,
+    pub recipes: Arc<Recipes>,
+    pub limits: Limits,
+    /// How long sign-out and reset wait for their final effect.
+    pub settle: Duration,
+    pub reporter: Arc<dyn Reporter>,
+    /// DIR: the UI flows save their evidence under `DIR/<serial>/`.
+    pub dest: PathBuf,
+    pub cloud: CloudSetup<P>,
+}
+
+pub struct AdbPhone<P> {
+    dev: Device,
+    shared: Arc<Shared<P>>,
+}
+
+impl<P> AdbPhone<P> {
+    pub fn new(shared: Arc<Shared<P>>, serial: &str) -> AdbPhone<P> {
+        AdbPhone {
+            dev: shared.adb.device(Selector::Serial(serial.to_owned())),
+            shared,
+        }
+    }
+
+    fn flow_ctx<'a>(&'a self, reporter: &'a Within<'a>) -> FlowContext<'a> {
+        FlowContext {
+            recipes: &self.shared.recipes,
+            limits: self.shared.limits,
+            report_dir: crate::report::phone_dir(&self.shared.dest, self.dev.serial()),
+            reporter,
+            settle: self.shared.settle,
+        }
+    }
+}
+
+/// The reporter the step modules get: everything passes but `finish`, because a module
+/// finishing its part is not the phone's journey finishing (the journey says that, once,
+/// and the phone's progress line must not end early).
+struct Within<'a>(&'a dyn Reporter);
+
+impl Reporter for Within<'_> {
+    fn step(&self, serial: &str, step: &str) {
+        self.0.step(serial, step);
+    }
+    fn start_transfer(&self, serial: &str, total_bytes: u64, total_files: u64) {
+        self.0.start_transfer(serial, total_bytes, total_files);
+    }
+    fn advance(&self, serial: &str, bytes: u64) {
+        self.0.advance(serial, bytes);
+    }
+    fn file_done(&self, serial: &str, path: &str) {
+        self.0.file_done(serial, path);
+    }
+    fn warn(&self, serial: &str, message: &str) {
+        self.0.warn(serial, message);
+    }
+}
+
+/// Makes [`AdbPhone`]s for the bench.
+pub struct AdbFactory<P>(pub Arc<Shared<P>>);
+
+impl<P: Prompter + Send + Sync + 'static> PhoneFactory for AdbFactory<P> {
+    type Phone = AdbPhone<P>;
+    fn phone(&self, serial: &str) -> AdbPhone<P> {
+        AdbPhone::new(self.0.clone(), serial)
+    }
+}
+
+fn step_err(err: &(impl std::fmt::Display + crate::exit::HasExit)) -> StepError {
+    StepError::from_err(err)
+}
+
+/// A UI flow's report as a step result: its exit code and sentence.
+fn flow_result(report: &FlowReport) -> Result<(), StepError> {
+    if report.exit == Exit::Ok {
+        Ok(())
+    } else {
+        let mut message = report.message.clone();
+        if let Some(step) = &report.failed_step {
+            message.push_str(&format!(" (screen step: {step})"));
+        }
+        if !report.evidence.is_empty() {
+            message.push_str(" — the last screen was saved next to the report");
+        }
+        Err(StepError::new(report.exit, message))
+    }
+}
+
+/// The report's view of what `miui::inspect` found.
+pub fn convert_inspection(i: &crate::miui::Inspection) -> Inspection {
+    let os = i.os.as_ref();
+    Inspection {
+        device: ReportDevice {
+            manufacturer: i.manufacturer.clone(),
+            brand: i.brand.clone(),
+            model: i.model.clone(),
+            marketname: i.marketname.clone(),
+            hardware_serial: i.hardware_serial.clone(),
+            imei: i.imei.clone(),
+            os: Os {
+                family: os.and_then(|o| {
+                    serde_json::to_value(o.family)
+                        .ok()
+                        .and_then(|v| v.as_str().map(str::to_owned))
+                }),
+                version: os.and_then(|o| o.version.clone()),
+                android: os.and_then(|o| o.android.clone()),
+                sdk: os.and_then(|o| o.sdk),
+            },
+            region: i.region.clone(),
+        },
+        blockers: i
+            .blockers
+            .iter()
+            .map(|b| Blocker {
+                code: serde_json::to_value(b.code)
+                    .ok()
+                    .and_then(|v| v.as_str().map(str::to_owned))
+                    .unwrap_or_else(|| format!("{:?}", b.code)),
+                message: format!("{} {}", b.message, b.action),
+            })
+            .collect(),
+        accounts: Accounts {
+            mi_account_signed_in: i.mi_account.as_ref().is_some_and(|m| m.signed_in),
+            mi_account_id: i.mi_account.as_ref().and_then(|m| m.id.clone()),
+            google_accounts: i
+                .google_accounts
+                .map_or(0, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            frp_armed: i.frp_armed.unwrap_or(false),
+        },
+    }
+}
+
+/// The report's view of a backup summary.
+pub fn convert_backup(dest: &Path, s: &crate::backup::Summary) -> BackupSummary {
+    let location = s
+        .dir
+        .strip_prefix(dest)
+        .unwrap_or(&s.dir)
+        .display()
+        .to_string();
+    BackupSummary {
+        location,
+        files: s.files as u64,
+        bytes: s.bytes,
+        verified: s.verified as u64,
+        failed: s
+            .failed
+            .iter()
+            .map(|f| FailedFile {
+                path: f.path.clone(),
+                reason: f.why.clone(),
+            })
+            .collect(),
+        manifest_sha256: Some(s.manifest_sha256.clone()).filter(|h| !h.is_empty()),
+        notes: s.notes.clone(),
+    }
+}
+
+impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
+    fn serial(&self) -> &str {
+        self.dev.serial()
+    }
+
+    async fn inspect(&self) -> StepOutput<Inspection> {
+        let serial = self.dev.serial();
+        let list = self.shared.adb.devices().await.map_err(|e| step_err(&e))?;
+        let state = list
+            .into_iter()
+            .find(|d| d.serial == serial)
+            .map(|d| d.state)
+            .ok_or_else(|| {
+                StepError::new(Exit::PhoneLost, format!("{serial} is no longer connected"))
+            })?;
+        let found = crate::miui::inspect(&self.dev, &state)
+            .await
+            .map_err(|e| step_err(&e))?;
+        Ok(Done::new(convert_inspection(&found)))
+    }
+
+    async fn backup(&self, dest: &Path) -> StepOutput<BackupSummary> {
+        let opts = crate::backup::Options {
+            dest: dest.to_owned(),
+            includes: Vec::new(),
+            all: false,
+        };
+        let within = Within(self.shared.reporter.as_ref());
+        let s = crate::backup::backup(&self.dev, &opts, &within)
+            .await
+            .map_err(|e| step_err(&e))?;
+        let summary = convert_backup(&self.shared.dest, &s);
+        if !s.failed.is_empty() || !s.complete {
+            return Err(StepError::new(
+                Exit::Other,
+                format!(
+                    "backup incomplete: {} of {} files verified, {} failed (first: {})",
+                    s.verified,
+                    s.files,
+                    s.failed.len(),
+                    s.failed
+                        .first()
+                        .map(|f| format!("{}: {}", f.path, f.why))
+                        .unwrap_or_else(|| "none".to_owned())
+                ),
+            ));
+        }
+        // The summary's notes (what cannot be backed up) stay in the backup section;
+        // the backup module already showed them to the operator.
+        let note = format!("{} files verified by SHA-256", s.verified);
+        Ok(Done::new(summary).with_note(note))
+    }
+
+    async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
+        let pw = password.clone();
+        let source = move || Ok(pw.clone());
+        let within = Within(self.shared.reporter.as_ref());
+        let ctx = self.flow_ctx(&within);
+        let report = crate::flow::signout::run(&self.dev, &ctx, &source).await;
+        flow_result(&report)?;
+        // Verified by the flow with `dumpsys account`: no Xiaomi account remains.
+        let after = crate::flow::probe::accounts(&self.dev)
+            .await
+            .map_err(|e| step_err(&e))?;
+        let accounts = Accounts {
+            mi_account_signed_in: after.mi_signed_in(),
+            mi_account_id: None,
+            google_accounts: u32::try_from(after.google_accounts).unwrap_or(u32::MAX),
+            frp_armed: after.google_accounts > 0 && after.screen_lock == Some(true),
+        };
+        let mut done = Done::new(accounts);
+        if report.outcome == crate::flow::Outcome::AlreadySignedOut {
+            done = done.with_note("already signed out");
+        }
+        Ok(done)
+    }
+
+    async fn reset(
+        &self,
+        password: Option<&SecretString>,
+        backup: Option<&Path>,
+        waiver: Option<&Waiver>,
+    ) -> StepOutput<()> {
+        let serial = self.dev.serial().to_owned();
+        let pw = password.cloned();
+        // Xiaomi's reset screen asks for the password only while Find Device is on; the
+        // journey gives it whenever the account was still signed in.
+        let source = move || {
+            pw.clone().ok_or(crate::secret::SecretError::Missing {
+                what: "Mi account password",
+                env: "MI_PASSWORD",
+            })
+        };
+        let req = ResetRequest {
+            confirm: serial,
+            backup: backup.map(Path::to_owned),
+            no_backup: waiver.map(|w| w.reason.clone()),
+        };
+        let within = Within(self.shared.reporter.as_ref());
+        let ctx = self.flow_ctx(&within);
+        let report = crate::flow::reset::run(&self.dev, &ctx, &req, &source).await;
+        flow_result(&report)?;
+        let mut done = Done::new(());
+        if let Some(t) = &report.left_adb_at {
+            let at = Timestamp::parse(t)
+                .map(|t| t.0.format("%H:%M:%S UTC").to_string())
+                .unwrap_or_else(|| t.clone());
+            done = done.with_note(format!(
+                "the phone left adb at {at} after the final confirmation"
+            ));
+        }
+        Ok(done)
+    }
+
+    async fn cloud_delete(&self, user: &str, password: &SecretString) -> StepOutput<CloudAccount> {
+        let c = &self.shared.cloud;
+        let client =
+            Client::new(c.endpoints.clone(), c.options.clone()).map_err(|e| step_err(&e))?;
+        let session = client
+            .sign_in(user, password, c.prompter.as_ref())
+            .await
+            .map_err(|e| step_err(&e))?;
+        let page = session.deletion_page().await.map_err(|e| step_err(&e))?;
+        let scheduled = session
+            .delete_account(&page, user, c.prompter.as_ref())
+            .await
+            .map_err(|e| step_err(&e))?;
+        let delete_at = scheduled.delete_at().map(Timestamp);
+        Ok(Done::new(CloudAccount {
+            user_id: scheduled.user_id,
+            status: "scheduled".to_owned(),
+            delete_at,
+        }))
+    }
+
+    async fn lock_status(&self, imei: &str) -> StepOutput<LockStatus> {
+        let c = &self.shared.cloud;
+        let client =
+            Client::new(c.endpoints.clone(), c.options.clone()).map_err(|e| step_err(&e))?;
+        let s = client.lock_status(imei).await.map_err(|e| step_err(&e))?;
+        Ok(Done::new(LockStatus {
+            checked_at: Timestamp::now(),
+            locked: s.locked,
+            source: c.endpoints.find.host_str().unwrap_or("").to_owned(),
+        }))
+    }
+}
+
+/// The adb server's device list through `host:track-devices`.
+pub struct AdbWatch(pub Tracker);
+
+impl Watch for AdbWatch {
+    async fn next(&mut self) -> Result<Vec<Seen>, StepError> {
+        let update = self.0.next().await.map_err(|e| step_err(&e))?;
+        Ok(update
+            .devices
+            .into_iter()
+            .map(|d| Seen {
+                online: d.state == DeviceState::Device,
+                model: d.model,
+                serial: d.serial,
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,309 @@
+//! The journal: every phone and every step with start, end, result and error, kept so a
+//! rerun after a crash, a kill -9 or an unplugged phone resumes where it was.
+//!
+//! Rules a rerun relies on: a step that reached a final result (ok, skipped) is never
+//! redone; a step that started and never ended (the process died) is "unfinished" and is
+//! redone, as are failed, refused and interrupted ones. A journey stays open until it is
+//! closed as done (or given up); reopening a phone with an open journey resumes it.
+//!
+//! Storage is behind [`JournalStore`]; every SQL statement lives in the SQLite backend
+//! (`sqlite.rs`) so a shared PostgreSQL backend for several bench hosts can be added by
+//! implementing the trait. This module holds the rules, not the SQL.
+
+use super::{Outcome, OutcomeStatus, StepKind, StepReport, StepResult, Timestamp};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+pub type JourneyId = i64;
+pub type StepId = i64;
+
+/// The journal's file name under DIR.
+pub const FILE_NAME: &str = "journal.sqlite";
+
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot open the journal {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("journal: {op} failed: {source}")]
+    Backend {
+        op: &'static str,
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+    #[error("journal: unknown {what} {value:?} in the database (written by a newer version?)")]
+    Unknown { what: &'static str, value: String },
+    #[error("journal: no {what} with id {id}")]
+    Missing { what: &'static str, id: i64 },
+    #[error("journal: a thread panicked while writing it; refusing to continue")]
+    Poisoned,
+}
+
+impl crate::exit::HasExit for JournalError {
+    fn exit(&self) -> crate::exit::Exit {
+        crate::exit::Exit::Other
+    }
+}
+
+/// What is known when a journey starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JourneyStart {
+    pub serial: String,
+    /// "run" or "bench".
+    pub mode: String,
+    /// The steps this journey means to run, in order.
+    pub plan: Vec<StepKind>,
+    /// The bench host, so a shared database can tell hosts apart.
+    pub host: String,
+}
+
+/// How a step ended, as recorded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StepEnd {
+    pub result: Option<StepResult>,
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub exit_code: Option<i32>,
+    /// What later steps or a resumed run need from this one (identity, backup summary).
+    /// Never a secret.
+    pub detail: Option<serde_json::Value>,
+}
+
+impl StepEnd {
+    pub fn ok(detail: Option<serde_json::Value>) -> StepEnd {
+        StepEnd {
+            result: Some(StepResult::Ok),
+            detail,
+            ..StepEnd::default()
+        }
+    }
+}
+
+/// One attempt at one step, as stored.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StepRow {
+    pub id: StepId,
+    pub step: StepKind,
+    pub attempt: u32,
+    pub started_at: Timestamp,
+    pub ended_at: Option<Timestamp>,
+    /// `Unfinished` when the row has no end: the process died during the step.
+    pub result: StepResult,
+    pub error: Option<String>,
+    pub note: Option<String>,
+    pub exit_code: Option<i32>,
+    pub detail: Option<serde_json::Value>,
+}
+
+impl StepRow {
+    pub fn to_report(&self) -> StepReport {
+        StepReport {
+            step: self.step,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            result: self.result,
+            error: self.error.clone(),
+            note: self.note.clone(),
+            exit_code: self.exit_code,
+        }
+    }
+}
+
+/// A journey that was opened: fresh, or resumed with what earlier runs recorded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenedJourney {
+    pub id: JourneyId,
+    pub resumed: bool,
+    pub steps: Vec<StepRow>,
+}
+
+/// One processed phone, for `mi-offboard history`.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoryRow {
+    pub journey: JourneyId,
+    pub serial: String,
+    pub imei: Option<String>,
+    pub model: Option<String>,
+    pub mode: String,
+    pub host: String,
+    pub started_at: Timestamp,
+    /// Set once the journey was closed.
+    pub ended_at: Option<Timestamp>,
+    /// The latest outcome; None while the first attempt is still running or died.
+    pub status: Option<OutcomeStatus>,
+    pub exit_code: Option<i32>,
+    pub summary: Option<String>,
+    /// Each step's latest attempt.
+    pub steps: Vec<HistoryStep>,
+}
+
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct HistoryStep {
+    pub step: StepKind,
+    pub result: StepResult,
+}
+
+/// Where journal records live. Implementations hold all of their query language; the
+/// rules (what counts as done, what resumes) are in [`Journal`] and [`JourneyLog`].
+pub trait JournalStore: Send {
+    /// Opens the serial's open journey if there is one (`resumed`), else starts one.
+    fn open_journey(
+        &mut self,
+        start: &JourneyStart,
+        now: Timestamp,
+    ) -> Result<OpenedJourney, JournalError>;
+    /// Records what inspect learned, for history and for finding a phone by IMEI.
+    fn set_identity(
+        &mut self,
+        journey: JourneyId,
+        imei: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<(), JournalError>;
+    /// Records that a step started; the row stays unfinished until [`end_step`].
+    ///
+    /// [`end_step`]: JournalStore::end_step
+    fn begin_step(
+        &mut self,
+        journey: JourneyId,
+        step: StepKind,
+        now: Timestamp,
+    ) -> Result<StepId, JournalError>;
+    fn end_step(&mut self, step: StepId, end: &StepEnd, now: Timestamp)
+    -> Result<(), JournalError>;
+    /// Every attempt of every step of a journey, in the order they started.
+    fn steps(&mut self, journey: JourneyId) -> Result<Vec<StepRow>, JournalError>;
+    /// Records the latest outcome; `close` ends the journey so the next run starts afresh.
+    fn set_outcome(
+        &mut self,
+        journey: JourneyId,
+        outcome: &Outcome,
+        close: bool,
+        now: Timestamp,
+    ) -> Result<(), JournalError>;
+    /// Every journey, oldest first.
+    fn history(&mut self) -> Result<Vec<HistoryRow>, JournalError>;
+}
+
+/// The journal shared by every phone's task. Cheap to clone. Calls are short
+/// (a few rows), so a plain mutex around the store is enough.
+#[derive(Clone)]
+pub struct Journal {
+    store: Arc<Mutex<Box<dyn JournalStore>>>,
+}
+
+impl std::fmt::Debug for Journal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Journal")
+    }
+}
+
+impl Journal {
+    /// Opens (creating if needed) `DIR/journal.sqlite`.
+    pub fn open(dest: &Path) -> Result<Journal, JournalError> {
+        let path = dest.join(FILE_NAME);
+        let store = super::sqlite::SqliteStore::open(&path)?;
+        Ok(Journal::with_store(store))
+    }
+
+    pub fn with_store(store: impl JournalStore + 'static) -> Journal {
+        Journal {
+            store: Arc::new(Mutex::new(Box::new(store))),
+        }
+    }
+
+    fn with<T>(
+        &self,
+        f: impl FnOnce(&mut dyn JournalStore) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let mut guard = self.store.lock().map_err(|_| JournalError::Poisoned)?;
+        f(guard.as_mut())
+    }
+
+    /// Starts or resumes the journey of one phone.
+    pub fn open_journey(&self, start: &JourneyStart) -> Result<JourneyLog, JournalError> {
+        let opened = self.with(|s| s.open_journey(start, Timestamp::now()))?;
+        Ok(JourneyLog {
+            journal: self.clone(),
+            id: opened.id,
+            resumed: opened.resumed,
+            earlier: opened.steps,
+        })
+    }
+
+    pub fn history(&self) -> Result<Vec<HistoryRow>, JournalError> {
+        self.with(|s| s.history())
+    }
+}
+
+/// One phone's journey in the journal: what earlier runs finished, and the checkpoints
+/// of this one.
+#[derive(Debug, Clone)]
+pub struct JourneyLog {
+    journal: Journal,
+    pub id: JourneyId,
+    /// True when an earlier run of this journey was found (crash, unplug, refusal).
+    pub resumed: bool,
+    /// Attempts recorded before this run opened the journey.
+    earlier: Vec<StepRow>,
+}
+
+impl JourneyLog {
+    /// The latest earlier attempt of `step` if it reached a final result: such a step is
+    /// not redone. Unfinished, failed, refused and interrupted attempts return None.
+    pub fn finished(&self, step: StepKind) -> Option<&StepRow> {
+        self.earlier
+            .iter()
+            .rev()
+            .find(|r| r.step == step)
+            .filter(|r| r.result.is_final())
+    }
+
+    /// Attempts from earlier runs that started and never ended (the process died).
+    pub fn unfinished(&self) -> impl Iterator<Item = &StepRow> {
+        self.earlier
+            .iter()
+            .filter(|r| r.result == StepResult::Unfinished)
+    }
+
+    pub fn set_identity(
+        &self,
+        imei: Option<&str>,
+        model: Option<&str>,
+    ) -> Result<(), JournalError> {
+        self.journal.with(|s| s.set_identity(self.id, imei, model))
+    }
+
+    /// Checkpoint: the step starts now.
+    pub fn begin(&self, step: StepKind) -> Result<StepId, JournalError> {
+        self.journal
+            .with(|s| s.begin_step(self.id, step, Timestamp::now()))
+    }
+
+    /// Checkpoint: the step ended so.
+    pub fn end(&self, step: StepId, end: &StepEnd) -> Result<(), JournalError> {
+        self.journal
+            .with(|s| s.end_step(step, end, Timestamp::now()))
+    }
+
+    /// Every attempt of this journey so far, earlier runs included, for the report.
+    pub fn step_reports(&self) -> Result<Vec<StepReport>, JournalError> {
+        let rows = self.journal.with(|s| s.steps(self.id))?;
+        Ok(rows.iter().map(StepRow::to_report).collect())
+    }
+
+    /// Records the outcome. A done journey is closed; any other stays open so the next
+    /// run of this phone resumes it.
+    pub fn record_outcome(&self, outcome: &Outcome) -> Result<(), JournalError> {
+        let close = outcome.status == OutcomeStatus::Done;
+        self.journal
+            .with(|s| s.set_outcome(self.id, outcome, close, Timestamp::now()))
+    }
+
+    /// Ends the journey whatever its outcome, so the next run starts afresh (e.g. a
+    /// refused phone that the owner will fix: its inspection must be redone anyway).
+    pub fn close(&self, outcome: &Outcome) -> Result<(), JournalError> {
+        self.journal
+            .with(|s| s.set_outcome(self.id, outcome, true, Timestamp::now()))
+    }
+}

@@ -1,0 +1,403 @@
+//! The bench loop with scripted phones and a scripted device list: one task per phone,
+//! the refurbisher policy (Google phone flagged and untouched), a phone unplugged in
+//! the middle of a step ends only its own journey and resumes from its checkpoint when
+//! plugged back, a finished phone left plugged in is not processed twice, Ctrl-C lets
+//! the running step finish and starts no new one.
+
+use mi_offboard::bench::intake::Intake;
+use mi_offboard::bench::policy::Policy;
+use mi_offboard::bench::run::*;
+use mi_offboard::exit::Exit;
+use mi_offboard::flow::journey::*;
+use mi_offboard::progress::Reporter;
+use mi_offboard::report::journal::Journal;
+use mi_offboard::report::*;
+use mi_offboard::secret::SecretString;
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::sync::{Notify, mpsc};
+use tokio_util::sync::CancellationToken;
+
+/// What a scripted phone does; shared by every journey of that serial.
+#[derive(Default)]
+struct Script {
+    inspection: Inspection,
+    calls: Mutex<Vec<StepKind>>,
+    /// When set, this step waits for `release` and then ends with the given exit
+    /// (PhoneLost = the phone was pulled out) — once.
+    gate: Mutex<Option<(StepKind, Exit)>>,
+    entered: Notify,
+    release: Notify,
+}
+
+struct Phone {
+    serial: String,
+    script: Arc<Script>,
+}
+
+impl Phone {
+    async fn enter<T>(&self, kind: StepKind, value: T) -> StepOutput<T> {
+        self.script.calls.lock().unwrap().push(kind);
+        let gated = {
+            let g = self.script.gate.lock().unwrap();
+            g.filter(|(k, _)| *k == kind)
+        };
+        if let Some((_, exit)) = gated {
+            self.script.entered.notify_one();
+            self.script.release.notified().await;
+            *self.script.gate.lock().unwrap() = None;
+            if exit != Exit::Ok {
+                return Err(StepError::new(
+                    exit,
+                    format!("{} lost the phone", kind.as_str()),
+                ));
+            }
+        }
+        Ok(Done::new(value))
+    }
+}
+
+impl Steps for Phone {
+    fn serial(&self) -> &str {
+        &self.serial
+    }
+    async fn inspect(&self) -> StepOutput<Inspection> {
+        self.enter(StepKind::Inspect, self.script.inspection.clone())
+            .await
+    }
+    async fn backup(&self, _dest: &Path) -> StepOutput<BackupSummary> {
+        self.enter(StepKind::Backup, BackupSummary::default()).await
+    }
+    async fn signout(&self, _password: &SecretString) -> StepOutput<Accounts> {
+        self.enter(StepKind::Signout, Accounts::default()).await
+    }
+    async fn reset(
+        &self,
+        _password: Option<&SecretString>,
+        _backup: Option<&Path>,
+        _waiver: Option<&Waiver>,
+    ) -> StepOutput<()> {
+        self.enter(StepKind::Reset, ()).await
+    }
+    async fn cloud_delete(&self, user: &str, _password: &SecretString) -> StepOutput<CloudAccount> {
+        let v = CloudAccount {
+            user_id: user.into(),
+            status: "scheduled".into(),
+            delete_at: None,
+        };
+        self.enter(StepKind::CloudDelete, v).await
+    }
+    async fn lock_status(&self, _imei: &str) -> StepOutput<LockStatus> {
+        let v = LockStatus {
+            checked_at: Timestamp::now(),
+            locked: false,
+            source: "sim".into(),
+        };
+        self.enter(StepKind::LockStatus, v).await
+    }
+}
+
+struct Factory(HashMap<String, Arc<Script>>);
+
+impl PhoneFactory for Factory {
+    type Phone = Phone;
+    fn phone(&self, serial: &str) -> Phone {
+        Phone {
+            serial: serial.to_owned(),
+            script: self.0[serial].clone(),
+        }
+    }
+}
+
+struct ListWatch(mpsc::UnboundedReceiver<Vec<Seen>>);
+
+impl Watch for ListWatch {
+    async fn next(&mut self) -> Result<Vec<Seen>, StepError> {
+        match self.0.recv().await {
+            Some(list) => Ok(list),
+            None => std::future::pending().await,
+        }
+    }
+}
+
+#[derive(Default)]
+struct Lines {
+    finished: Mutex<Vec<(String, bool)>>,
+    plugged: Mutex<Vec<String>>,
+    done: Notify,
+}
+
+impl Reporter for Lines {
+    fn finish(&self, serial: &str, ok: bool, _summary: &str) {
+        self.finished.lock().unwrap().push((serial.to_owned(), ok));
+        self.done.notify_waiters();
+    }
+}
+
+impl BenchEvents for Lines {
+    fn plugged(&self, serial: &str, model: Option<&str>) {
+        assert_eq!(model, Some("M2101K9G"));
+        self.plugged.lock().unwrap().push(serial.to_owned());
+    }
+}
+
+impl Lines {
+    async fn wait_finished(&self, serial: &str, count: usize) {
+        loop {
+            let notified = self.done.notified();
+            let n = self
+                .finished
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(s, _)| s == serial)
+                .count();
+            if n >= count {
+                return;
+            }
+            notified.await;
+        }
+    }
+}
+
+fn clean() -> Inspection {
+    Inspection {
+        device: Device {
+            imei: Some("861234567890123".into()),
+            ..Device::default()
+        },
+        ..Inspection::default()
+    }
+}
+
+fn google() -> Inspection {
+    let mut i = clean();
+    i.blockers.push(Blocker {
+        code: "google_account".into(),
+        message: "signed in to a Google account".into(),
+    });
+    i.accounts.google_accounts = 1;
+    i
+}
+
+fn seen(serials: &[&str]) -> Vec<Seen> {
+    serials
+        .iter()
+        .map(|s| Seen {
+            serial: s.to_string(),
+            model: Some("M2101K9G".into()),
+            online: true,
+        })
+        .collect()
+}
+
+fn config(dest: &Path) -> Arc<BenchConfig> {
+    Arc::new(BenchConfig {
+        dest: dest.to_owned(),
+        policy: Policy::default(),
+        intake: Intake::default(),
+        until_idle: Some(Duration::from_millis(300)),
+        host: "bench-test".into(),
+    })
+}
+
+const WAIT: Duration = Duration::from_secs(30);
+
+#[tokio::test]
+async fn bench_processes_flags_and_resumes_an_unplugged_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let scripts: HashMap<String, Arc<Script>> = [("A", clean()), ("G", google()), ("U", clean())]
+        .into_iter()
+        .map(|(s, i)| {
+            (
+                s.to_owned(),
+                Arc::new(Script {
+                    inspection: i,
+                    ..Script::default()
+                }),
+            )
+        })
+        .collect();
+    let u = scripts["U"].clone();
+    *u.gate.lock().unwrap() = Some((StepKind::Reset, Exit::PhoneLost));
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let journal = Journal::open(dir.path()).unwrap();
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts.clone())),
+        config(dir.path()),
+        journal.clone(),
+        lines.clone(),
+        lines.clone(),
+        CancellationToken::new(),
+    ));
+    tx.send(seen(&["A", "G", "U"])).unwrap();
+    tokio::time::timeout(WAIT, u.entered.notified())
+        .await
+        .unwrap();
+    // U is pulled out in the middle of its reset.
+    tx.send(seen(&["A", "G"])).unwrap();
+    u.release.notify_one();
+    tokio::time::timeout(WAIT, lines.wait_finished("U", 1))
+        .await
+        .unwrap();
+    tokio::time::timeout(WAIT, lines.wait_finished("A", 1))
+        .await
+        .unwrap();
+    // A stays plugged in: a new list must not start it again. U comes back.
+    tx.send(seen(&["A", "G", "U"])).unwrap();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+
+    let a = scripts["A"].calls.lock().unwrap().clone();
+    assert_eq!(
+        a,
+        vec![StepKind::Inspect, StepKind::Reset, StepKind::LockStatus]
+    );
+    let g = scripts["G"].calls.lock().unwrap().clone();
+    assert_eq!(
+        g,
+        vec![StepKind::Inspect],
+        "the Google phone must be left untouched"
+    );
+    let uc = u.calls.lock().unwrap().clone();
+    assert_eq!(
+        uc,
+        vec![
+            StepKind::Inspect,
+            StepKind::Reset,
+            StepKind::Reset,
+            StepKind::LockStatus
+        ],
+        "U resumes at its reset, without a second inspection"
+    );
+
+    let by = |s: &str| -> Vec<OutcomeStatus> {
+        summary
+            .phones
+            .iter()
+            .filter(|p| p.serial == s)
+            .map(|p| p.status)
+            .collect()
+    };
+    assert_eq!(by("A"), vec![OutcomeStatus::Done]);
+    assert_eq!(by("G"), vec![OutcomeStatus::OwnerActionNeeded]);
+    assert_eq!(
+        by("U"),
+        vec![OutcomeStatus::Interrupted, OutcomeStatus::Done]
+    );
+    assert_eq!(summary.exit(), Exit::Refused);
+    assert!(!summary.stopped);
+
+    let g_report: Report =
+        serde_json::from_slice(&std::fs::read(dir.path().join("G/report.json")).unwrap()).unwrap();
+    assert!(
+        g_report.outcome.summary.contains("Google account"),
+        "{}",
+        g_report.outcome.summary
+    );
+    let u_report: Report =
+        serde_json::from_slice(&std::fs::read(dir.path().join("U/report.json")).unwrap()).unwrap();
+    let results: Vec<_> = u_report.steps.iter().map(|s| (s.step, s.result)).collect();
+    assert!(results.contains(&(StepKind::Reset, StepResult::Interrupted)));
+    assert_eq!(u_report.waiver.as_ref().unwrap().given_by, "policy");
+    assert_eq!(
+        journal.history().unwrap().len(),
+        3,
+        "U's two runs are one journey"
+    );
+}
+
+#[tokio::test]
+async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
+    });
+    *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::Ok));
+    let scripts: HashMap<String, Arc<Script>> = [("P".to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let stop = CancellationToken::new();
+    let cfg = Arc::new(BenchConfig {
+        until_idle: None,
+        ..Arc::try_unwrap(config(dir.path())).ok().unwrap()
+    });
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        cfg,
+        Journal::open(dir.path()).unwrap(),
+        Arc::new(Lines::default()),
+        Arc::new(Lines::default()),
+        stop.clone(),
+    ));
+    tx.send(seen(&["P"])).unwrap();
+    tokio::time::timeout(WAIT, script.entered.notified())
+        .await
+        .unwrap();
+    stop.cancel();
+    // A phone plugged in after Ctrl-C is not started.
+    tx.send(seen(&["P", "Q"])).unwrap();
+    script.release.notify_one();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    assert!(summary.stopped);
+    assert_eq!(
+        script.calls.lock().unwrap().clone(),
+        vec![StepKind::Inspect, StepKind::Reset],
+        "the reset finished; the lock check did not start"
+    );
+    assert_eq!(summary.phones.len(), 1);
+    assert_eq!(summary.phones[0].status, OutcomeStatus::Interrupted);
+    assert_eq!(summary.exit(), Exit::PhoneLost);
+}
+
+#[tokio::test]
+async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
+    });
+    *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::PhoneLost));
+    let scripts: HashMap<String, Arc<Script>> = [("U".to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        config(dir.path()),
+        Journal::open(dir.path()).unwrap(),
+        lines.clone(),
+        lines.clone(),
+        CancellationToken::new(),
+    ));
+    tx.send(seen(&["U"])).unwrap();
+    tokio::time::timeout(WAIT, script.entered.notified())
+        .await
+        .unwrap();
+    // Out and back in while the reset step is still waiting on the phone.
+    let mut offline = seen(&["U"]);
+    offline[0].online = false;
+    tx.send(offline).unwrap();
+    tx.send(seen(&["U"])).unwrap();
+    // Only now does the step notice that the phone was gone.
+    script.release.notify_one();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    let statuses: Vec<_> = summary.phones.iter().map(|p| p.status).collect();
+    assert_eq!(
+        statuses,
+        vec![OutcomeStatus::Interrupted, OutcomeStatus::Done]
+    );
+    assert_eq!(
+        script.calls.lock().unwrap().clone(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Reset,
+            StepKind::Reset,
+            StepKind::LockStatus
+        ]
+    );
+}

@@ -1,0 +1,464 @@
+//! The journey's order, interlocks and checkpoints against a scripted phone: which steps
+//! run, which are skipped on resume, which are refused, and that a journey dropped in the
+//! middle of a step (as a killed process would) resumes by redoing exactly that step.
+
+use mi_offboard::exit::Exit;
+use mi_offboard::flow::journey::*;
+use mi_offboard::progress::Silent;
+use mi_offboard::report::journal::Journal;
+use mi_offboard::report::*;
+use mi_offboard::secret::{ExposeSecret, SecretString};
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "pw-SECRET-7f3a";
+
+#[derive(Default)]
+struct Fake {
+    serial: String,
+    inspection: Inspection,
+    /// Steps that fail once with this exit code (then succeed).
+    fail_once: Mutex<Vec<(StepKind, Exit)>>,
+    /// Steps that never complete (the test drops the journey).
+    hang: Mutex<Vec<StepKind>>,
+    backup_failed_files: bool,
+    calls: Mutex<Vec<StepKind>>,
+    passwords_seen: AtomicUsize,
+}
+
+impl Fake {
+    fn new(serial: &str) -> Fake {
+        Fake {
+            serial: serial.to_owned(),
+            inspection: Inspection {
+                device: Device {
+                    manufacturer: Some("Xiaomi".into()),
+                    model: Some("M2101K9G".into()),
+                    imei: Some("861234567890123".into()),
+                    ..Device::default()
+                },
+                blockers: vec![Blocker {
+                    code: "mi_account_signed_in".into(),
+                    message: "signed in to a Mi account".into(),
+                }],
+                accounts: Accounts {
+                    mi_account_signed_in: true,
+                    mi_account_id: Some("6123456789".into()),
+                    google_accounts: 0,
+                    frp_armed: false,
+                },
+            },
+            ..Fake::default()
+        }
+    }
+
+    fn calls(&self) -> Vec<StepKind> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    async fn enter<T>(&self, kind: StepKind, value: T) -> StepOutput<T> {
+        self.calls.lock().unwrap().push(kind);
+        if self.hang.lock().unwrap().contains(&kind) {
+            std::future::pending::<()>().await;
+        }
+        let mut f = self.fail_once.lock().unwrap();
+        if let Some(pos) = f.iter().position(|(k, _)| *k == kind) {
+            let (_, exit) = f.remove(pos);
+            return Err(StepError::new(
+                exit,
+                format!("{} went wrong", kind.as_str()),
+            ));
+        }
+        Ok(Done::new(value))
+    }
+
+    fn saw(&self, pw: &SecretString) {
+        assert_eq!(pw.expose_secret(), PASSWORD);
+        self.passwords_seen.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+impl Steps for Fake {
+    fn serial(&self) -> &str {
+        &self.serial
+    }
+    async fn inspect(&self) -> StepOutput<Inspection> {
+        self.enter(StepKind::Inspect, self.inspection.clone()).await
+    }
+    async fn backup(&self, dest: &Path) -> StepOutput<BackupSummary> {
+        assert!(dest.ends_with("backup"));
+        let failed = if self.backup_failed_files {
+            vec![FailedFile {
+                path: "DCIM/x.jpg".into(),
+                reason: "hash differs".into(),
+            }]
+        } else {
+            vec![]
+        };
+        self.enter(
+            StepKind::Backup,
+            BackupSummary {
+                location: "backup".into(),
+                files: 3,
+                bytes: 300,
+                verified: 3 - failed.len() as u64,
+                failed,
+                manifest_sha256: Some("ab".repeat(32)),
+                notes: vec![],
+            },
+        )
+        .await
+    }
+    async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
+        self.saw(password);
+        self.enter(StepKind::Signout, Accounts::default()).await
+    }
+    async fn reset(
+        &self,
+        password: Option<&SecretString>,
+        backup: Option<&Path>,
+        waiver: Option<&Waiver>,
+    ) -> StepOutput<()> {
+        assert!(backup.is_some() != waiver.is_some(), "backup xor waiver");
+        if let Some(p) = password {
+            self.saw(p);
+        }
+        self.enter(StepKind::Reset, ()).await
+    }
+    async fn cloud_delete(&self, user: &str, password: &SecretString) -> StepOutput<CloudAccount> {
+        self.saw(password);
+        let v = CloudAccount {
+            user_id: user.to_owned(),
+            status: "scheduled".into(),
+            delete_at: None,
+        };
+        self.enter(StepKind::CloudDelete, v).await
+    }
+    async fn lock_status(&self, _imei: &str) -> StepOutput<LockStatus> {
+        let v = LockStatus {
+            checked_at: Timestamp::now(),
+            locked: false,
+            source: "sim".into(),
+        };
+        self.enter(StepKind::LockStatus, v).await
+    }
+}
+
+fn env<'a>(journal: &'a Journal, dest: &'a Path, stop: CancellationToken) -> JourneyEnv<'a> {
+    JourneyEnv {
+        journal,
+        dest,
+        mode: "run",
+        host: "test",
+        issued_by: Some("Test shop".into()),
+        reporter: &Silent,
+        stop,
+    }
+}
+
+fn secrets() -> Secrets {
+    Secrets {
+        mi_password: Some(SecretString::from(PASSWORD)),
+    }
+}
+
+async fn run_once(fake: &Fake, journal: &Journal, dest: &Path, delete: bool) -> Report {
+    let p = prepare(fake, env(journal, dest, CancellationToken::new()), &[])
+        .await
+        .unwrap();
+    let i = p.inspection.clone().unwrap();
+    let plan = plan_for_run(&i, None, delete.then_some("6123456789")).unwrap();
+    p.execute(&plan, &secrets()).await.unwrap()
+}
+
+fn all_text_under(dir: &Path) -> String {
+    let mut out = String::new();
+    let mut stack = vec![dir.to_owned()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.push_str(&String::from_utf8_lossy(&std::fs::read(&p).unwrap()));
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn whole_journey_in_order_with_report_and_no_secret_anywhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-A");
+    let r = run_once(&fake, &journal, dir.path(), true).await;
+    assert_eq!(
+        fake.calls(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Backup,
+            StepKind::Signout,
+            StepKind::Reset,
+            StepKind::CloudDelete,
+            StepKind::LockStatus
+        ]
+    );
+    assert_eq!(r.outcome.status, OutcomeStatus::Done, "{:?}", r.outcome);
+    assert_eq!(r.outcome.exit_code, 0);
+    assert_eq!(r.steps.len(), 6);
+    assert!(r.steps.iter().all(|s| s.result == StepResult::Ok));
+    assert!(r.backup.is_some() && r.cloud_account.is_some() && r.lock_status.is_some());
+    assert_eq!(r.accounts_after, Some(Accounts::default()));
+    assert_eq!(r.issued_by.as_deref(), Some("Test shop"));
+    // Reset runs while the account is already signed out: no password for it.
+    assert_eq!(fake.passwords_seen.load(Ordering::SeqCst), 2);
+    let on_disk: Report =
+        serde_json::from_slice(&std::fs::read(dir.path().join("SER-A/report.json")).unwrap())
+            .unwrap();
+    assert_eq!(on_disk, r);
+    assert!(dir.path().join("SER-A/report.html").exists());
+    drop(journal);
+    let all = all_text_under(dir.path());
+    assert!(
+        !all.contains(PASSWORD),
+        "the password reached a file under DIR"
+    );
+    // The journey is closed: the same phone next time starts afresh.
+    let journal = Journal::open(dir.path()).unwrap();
+    let h = journal.history().unwrap();
+    assert_eq!(h.len(), 1);
+    assert!(h[0].ended_at.is_some());
+}
+
+#[tokio::test]
+async fn lost_phone_resumes_without_redoing_finished_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-B");
+    fake.fail_once
+        .lock()
+        .unwrap()
+        .push((StepKind::Signout, Exit::PhoneLost));
+    let first = run_once(&fake, &journal, dir.path(), false).await;
+    assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
+    assert_eq!(first.outcome.exit_code, 5);
+    assert_eq!(first.steps.last().unwrap().result, StepResult::Interrupted);
+
+    let second = run_once(&fake, &journal, dir.path(), false).await;
+    assert_eq!(
+        second.outcome.status,
+        OutcomeStatus::Done,
+        "{:?}",
+        second.outcome
+    );
+    // Inspect and backup ran once; sign-out twice; reset once.
+    assert_eq!(
+        fake.calls(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Backup,
+            StepKind::Signout,
+            StepKind::Signout,
+            StepKind::Reset
+        ]
+    );
+    // The resumed report still has the backup that the first run made.
+    assert!(second.backup.is_some());
+    let results: Vec<_> = second.steps.iter().map(|s| (s.step, s.result)).collect();
+    assert_eq!(
+        results,
+        vec![
+            (StepKind::Inspect, StepResult::Ok),
+            (StepKind::Backup, StepResult::Ok),
+            (StepKind::Signout, StepResult::Interrupted),
+            (StepKind::Signout, StepResult::Ok),
+            (StepKind::Reset, StepResult::Ok),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn journey_dropped_mid_step_redoes_exactly_that_step() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new("SER-C");
+    fake.hang.lock().unwrap().push(StepKind::Backup);
+    {
+        let journal = Journal::open(dir.path()).unwrap();
+        let fut = run_once(&fake, &journal, dir.path(), false);
+        // The backup never ends: the "process" dies here (the future is dropped).
+        let r = tokio::time::timeout(std::time::Duration::from_millis(300), fut).await;
+        assert!(r.is_err());
+    }
+    fake.hang.lock().unwrap().clear();
+    let journal = Journal::open(dir.path()).unwrap();
+    let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done);
+    assert_eq!(
+        fake.calls(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Backup,
+            StepKind::Backup,
+            StepKind::Signout,
+            StepKind::Reset
+        ]
+    );
+    assert_eq!(r.steps[1].result, StepResult::Unfinished);
+    assert!(
+        r.warnings.iter().any(|w| w.contains("redone")),
+        "{:?}",
+        r.warnings
+    );
+}
+
+#[tokio::test]
+async fn google_account_is_refused_and_the_phone_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let mut fake = Fake::new("SER-D");
+    fake.inspection.blockers.push(Blocker {
+        code: "frp_armed".into(),
+        message: "Google account with a screen lock".into(),
+    });
+    fake.inspection.accounts.google_accounts = 1;
+    fake.inspection.accounts.frp_armed = true;
+    let p = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    let i = p.inspection.clone().unwrap();
+    let refusal = plan_for_run(&i, None, None).unwrap_err();
+    assert_eq!(
+        refusal.reasons,
+        vec!["Google account with a screen lock".to_owned()]
+    );
+    let r = p.refuse(&refusal).unwrap();
+    assert_eq!(fake.calls(), vec![StepKind::Inspect]);
+    assert_eq!(r.outcome.status, OutcomeStatus::OwnerActionNeeded);
+    assert_eq!(r.outcome.exit_code, 3);
+    assert!(r.outcome.summary.contains("Google account"));
+    // Closed: the next time the owner brings it, it is inspected again.
+    let again = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(!again.resumed());
+    assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Inspect]);
+}
+
+#[tokio::test]
+async fn reset_is_refused_when_the_backup_is_not_fully_verified() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let mut fake = Fake::new("SER-E");
+    fake.backup_failed_files = true;
+    let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert!(
+        !fake.calls().contains(&StepKind::Reset),
+        "{:?}",
+        fake.calls()
+    );
+    assert_eq!(r.outcome.exit_code, 3);
+    assert_eq!(r.steps.last().unwrap().step, StepKind::Reset);
+    assert_eq!(r.steps.last().unwrap().result, StepResult::Refused);
+}
+
+#[tokio::test]
+async fn waiver_replaces_the_backup_and_is_on_the_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-F");
+    let p = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    let plan = plan_for_run(
+        p.inspection.as_ref().unwrap(),
+        Some("customer declined"),
+        None,
+    )
+    .unwrap();
+    let r = p.execute(&plan, &secrets()).await.unwrap();
+    assert!(!fake.calls().contains(&StepKind::Backup));
+    assert_eq!(r.waiver.as_ref().unwrap().reason, "customer declined");
+    assert_eq!(r.steps[1].result, StepResult::Skipped);
+    assert_eq!(r.outcome.status, OutcomeStatus::Done);
+}
+
+#[tokio::test]
+async fn missing_password_stops_before_sign_out_with_exit_4() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-G");
+    let p = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
+    let r = p.execute(&plan, &Secrets::default()).await.unwrap();
+    assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
+    assert_eq!(r.outcome.exit_code, 4);
+}
+
+#[tokio::test]
+async fn stop_token_lets_no_new_step_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-H");
+    let stop = CancellationToken::new();
+    let p = prepare(&fake, env(&journal, dir.path(), stop.clone()), &[])
+        .await
+        .unwrap();
+    let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
+    stop.cancel();
+    let r = p.execute(&plan, &secrets()).await.unwrap();
+    assert_eq!(fake.calls(), vec![StepKind::Inspect]);
+    assert_eq!(r.outcome.status, OutcomeStatus::Interrupted);
+    // The journey is open; a later run resumes it.
+    let again = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(again.resumed());
+}
+
+#[tokio::test]
+async fn failed_inspection_is_reported_and_resumable() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-I");
+    fake.fail_once
+        .lock()
+        .unwrap()
+        .push((StepKind::Inspect, Exit::PhoneLost));
+    let p = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    assert!(p.inspection.is_err());
+    let r = p.inspect_failed().unwrap();
+    assert_eq!(r.outcome.exit_code, 5);
+    let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done);
+}
