@@ -1,7 +1,7 @@
 //! The bench loop with scripted phones and a scripted device list: one task per phone,
 //! the refurbisher policy (Google phone flagged and untouched), a phone unplugged in
 //! the middle of a step ends only its own journey and resumes from its checkpoint when
-//! plugged back, a finished phone left plugged in is not processed twice, Ctrl-C lets
+//! plugged back, an unauthorized phone is announced once and starts when allowed, a finished phone left plugged in is not processed twice, Ctrl-C lets
 //! the running step finish and starts no new one.
 
 use mi_offboard::bench::intake::Intake;
@@ -126,6 +126,7 @@ impl Watch for ListWatch {
 struct Lines {
     finished: Mutex<Vec<(String, bool)>>,
     plugged: Mutex<Vec<String>>,
+    unauthorized: Mutex<Vec<String>>,
     done: Notify,
 }
 
@@ -141,9 +142,24 @@ impl BenchEvents for Lines {
         assert_eq!(model, Some("M2101K9G"));
         self.plugged.lock().unwrap().push(serial.to_owned());
     }
+    fn unauthorized(&self, serial: &str, model: Option<&str>) {
+        assert_eq!(model, Some("M2101K9G"));
+        self.unauthorized.lock().unwrap().push(serial.to_owned());
+        self.done.notify_waiters();
+    }
 }
 
 impl Lines {
+    async fn wait_unauthorized(&self, serial: &str) {
+        loop {
+            let notified = self.done.notified();
+            if self.unauthorized.lock().unwrap().iter().any(|s| s == serial) {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     async fn wait_finished(&self, serial: &str, count: usize) {
         loop {
             let notified = self.done.notified();
@@ -189,6 +205,7 @@ fn seen(serials: &[&str]) -> Vec<Seen> {
             serial: s.to_string(),
             model: Some("M2101K9G".into()),
             online: true,
+            unauthorized: false,
         })
         .collect()
 }
@@ -400,4 +417,49 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
             StepKind::LockStatus
         ]
     );
+}
+
+#[tokio::test]
+async fn unauthorized_phone_is_announced_once_and_starts_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
+    });
+    let scripts: HashMap<String, Arc<Script>> = [("W".to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        config(dir.path()),
+        Journal::open(dir.path()).unwrap(),
+        lines.clone(),
+        lines.clone(),
+        CancellationToken::new(),
+    ));
+    let mut waiting = seen(&["W"]);
+    waiting[0].online = false;
+    waiting[0].unauthorized = true;
+    tx.send(waiting.clone()).unwrap();
+    tokio::time::timeout(WAIT, lines.wait_unauthorized("W"))
+        .await
+        .unwrap();
+    // Still waiting in the next list: no second line, no journey, and the bench does not
+    // count it as idle (until_idle is far shorter than this wait).
+    tx.send(waiting).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!bench.is_finished(), "a waiting phone is work to come");
+    assert!(script.calls.lock().unwrap().is_empty());
+    // Someone taps Allow: adb lists it as `device`.
+    tx.send(seen(&["W"])).unwrap();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    assert_eq!(lines.unauthorized.lock().unwrap().clone(), vec!["W"]);
+    assert_eq!(lines.plugged.lock().unwrap().clone(), vec!["W"]);
+    assert_eq!(
+        script.calls.lock().unwrap().clone(),
+        vec![StepKind::Inspect, StepKind::Reset, StepKind::LockStatus]
+    );
+    assert_eq!(summary.phones.len(), 1);
+    assert_eq!(summary.phones[0].status, OutcomeStatus::Done);
 }

@@ -355,6 +355,7 @@ impl Watch for AdbWatch {
             .into_iter()
             .map(|d| Seen {
                 online: d.state == DeviceState::Device,
+                unauthorized: d.state == DeviceState::Unauthorized,
                 model: d.model,
                 serial: d.serial,
             })

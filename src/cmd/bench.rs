@@ -37,7 +37,8 @@ pub struct BenchArgs {
     /// Owners' credentials per serial or IMEI, for owner-present batches.
     #[arg(long, value_name = "FILE")]
     pub intake: Option<PathBuf>,
-    /// Exit once no phone has needed work for this many seconds.
+    /// Exit once no phone has needed work for this many seconds (a phone waiting for
+    /// "Allow USB debugging?" to be accepted keeps the bench waiting).
     #[arg(long, value_name = "SECONDS")]
     pub until_idle: Option<u64>,
     /// Screen recipes laid over the built-in ones.
@@ -162,6 +163,16 @@ impl BenchEvents for Lines {
     }
     fn unplugged(&self, serial: &str) {
         self.say(serial, "unplugged");
+    }
+    fn unauthorized(&self, serial: &str, model: Option<&str>) {
+        if let (Some(model), Ok(mut m)) = (model, self.models.lock()) {
+            m.insert(serial.to_owned(), model.to_owned());
+        }
+        let text = "waiting: accept the \"Allow USB debugging?\" prompt on the phone (tap Allow); its journey starts then";
+        if let Some(b) = self.bar(serial) {
+            b.set_message(text);
+        }
+        self.say(serial, text);
     }
 }
 
