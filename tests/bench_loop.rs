@@ -153,7 +153,13 @@ impl Lines {
     async fn wait_unauthorized(&self, serial: &str) {
         loop {
             let notified = self.done.notified();
-            if self.unauthorized.lock().unwrap().iter().any(|s| s == serial) {
+            if self
+                .unauthorized
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s == serial)
+            {
                 return;
             }
             notified.await;
@@ -217,6 +223,53 @@ fn config(dest: &Path) -> Arc<BenchConfig> {
         intake: Intake::default(),
         until_idle: Some(Duration::from_millis(300)),
         host: "bench-test".into(),
+    })
+}
+
+/// A bench over one scripted phone (SERIAL), fed by the returned sender.
+fn one_phone_bench(
+    dir: &Path,
+    serial: &str,
+    script: &Arc<Script>,
+    cfg: Arc<BenchConfig>,
+    stop: CancellationToken,
+) -> (
+    mpsc::UnboundedSender<Vec<Seen>>,
+    Arc<Lines>,
+    tokio::task::JoinHandle<BenchSummary>,
+) {
+    let scripts: HashMap<String, Arc<Script>> = [(serial.to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        cfg,
+        Journal::open(dir).unwrap(),
+        lines.clone(),
+        lines.clone(),
+        stop,
+    ));
+    (tx, lines, bench)
+}
+
+/// [`one_phone_bench`] with the test config and no Ctrl-C.
+fn plain_bench(
+    dir: &Path,
+    serial: &str,
+    script: &Arc<Script>,
+) -> (
+    mpsc::UnboundedSender<Vec<Seen>>,
+    Arc<Lines>,
+    tokio::task::JoinHandle<BenchSummary>,
+) {
+    one_phone_bench(dir, serial, script, config(dir), CancellationToken::new())
+}
+
+fn clean_script() -> Arc<Script> {
+    Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
     })
 }
 
@@ -330,27 +383,14 @@ async fn bench_processes_flags_and_resumes_an_unplugged_phone() {
 #[tokio::test]
 async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Arc::new(Script {
-        inspection: clean(),
-        ..Script::default()
-    });
+    let script = clean_script();
     *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::Ok));
-    let scripts: HashMap<String, Arc<Script>> = [("P".to_owned(), script.clone())].into();
-    let (tx, rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
     let cfg = Arc::new(BenchConfig {
         until_idle: None,
         ..Arc::try_unwrap(config(dir.path())).ok().unwrap()
     });
-    let bench = tokio::spawn(run(
-        ListWatch(rx),
-        Arc::new(Factory(scripts)),
-        cfg,
-        Journal::open(dir.path()).unwrap(),
-        Arc::new(Lines::default()),
-        Arc::new(Lines::default()),
-        stop.clone(),
-    ));
+    let (tx, _lines, bench) = one_phone_bench(dir.path(), "P", &script, cfg, stop.clone());
     tx.send(seen(&["P"])).unwrap();
     tokio::time::timeout(WAIT, script.entered.notified())
         .await
@@ -374,23 +414,9 @@ async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
 #[tokio::test]
 async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Arc::new(Script {
-        inspection: clean(),
-        ..Script::default()
-    });
+    let script = clean_script();
     *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::PhoneLost));
-    let scripts: HashMap<String, Arc<Script>> = [("U".to_owned(), script.clone())].into();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let lines = Arc::new(Lines::default());
-    let bench = tokio::spawn(run(
-        ListWatch(rx),
-        Arc::new(Factory(scripts)),
-        config(dir.path()),
-        Journal::open(dir.path()).unwrap(),
-        lines.clone(),
-        lines.clone(),
-        CancellationToken::new(),
-    ));
+    let (tx, _lines, bench) = plain_bench(dir.path(), "U", &script);
     tx.send(seen(&["U"])).unwrap();
     tokio::time::timeout(WAIT, script.entered.notified())
         .await
@@ -422,22 +448,8 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
 #[tokio::test]
 async fn unauthorized_phone_is_announced_once_and_starts_when_allowed() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Arc::new(Script {
-        inspection: clean(),
-        ..Script::default()
-    });
-    let scripts: HashMap<String, Arc<Script>> = [("W".to_owned(), script.clone())].into();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let lines = Arc::new(Lines::default());
-    let bench = tokio::spawn(run(
-        ListWatch(rx),
-        Arc::new(Factory(scripts)),
-        config(dir.path()),
-        Journal::open(dir.path()).unwrap(),
-        lines.clone(),
-        lines.clone(),
-        CancellationToken::new(),
-    ));
+    let script = clean_script();
+    let (tx, lines, bench) = plain_bench(dir.path(), "W", &script);
     let mut waiting = seen(&["W"]);
     waiting[0].online = false;
     waiting[0].unauthorized = true;
