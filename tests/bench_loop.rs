@@ -1,7 +1,7 @@
 //! The bench loop with scripted phones and a scripted device list: one task per phone,
 //! the refurbisher policy (Google phone flagged and untouched), a phone unplugged in
 //! the middle of a step ends only its own journey and resumes from its checkpoint when
-//! plugged back, a finished phone left plugged in is not processed twice, Ctrl-C lets
+//! plugged back, an unauthorized phone is announced once and starts when allowed, a finished phone left plugged in is not processed twice, Ctrl-C lets
 //! the running step finish and starts no new one.
 
 use mi_offboard::bench::intake::Intake;
@@ -126,6 +126,7 @@ impl Watch for ListWatch {
 struct Lines {
     finished: Mutex<Vec<(String, bool)>>,
     plugged: Mutex<Vec<String>>,
+    unauthorized: Mutex<Vec<String>>,
     done: Notify,
 }
 
@@ -141,9 +142,30 @@ impl BenchEvents for Lines {
         assert_eq!(model, Some("M2101K9G"));
         self.plugged.lock().unwrap().push(serial.to_owned());
     }
+    fn unauthorized(&self, serial: &str, model: Option<&str>) {
+        assert_eq!(model, Some("M2101K9G"));
+        self.unauthorized.lock().unwrap().push(serial.to_owned());
+        self.done.notify_waiters();
+    }
 }
 
 impl Lines {
+    async fn wait_unauthorized(&self, serial: &str) {
+        loop {
+            let notified = self.done.notified();
+            if self
+                .unauthorized
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|s| s == serial)
+            {
+                return;
+            }
+            notified.await;
+        }
+    }
+
     async fn wait_finished(&self, serial: &str, count: usize) {
         loop {
             let notified = self.done.notified();
@@ -189,6 +211,7 @@ fn seen(serials: &[&str]) -> Vec<Seen> {
             serial: s.to_string(),
             model: Some("M2101K9G".into()),
             online: true,
+            unauthorized: false,
         })
         .collect()
 }
@@ -200,6 +223,53 @@ fn config(dest: &Path) -> Arc<BenchConfig> {
         intake: Intake::default(),
         until_idle: Some(Duration::from_millis(300)),
         host: "bench-test".into(),
+    })
+}
+
+/// A bench over one scripted phone (SERIAL), fed by the returned sender.
+fn one_phone_bench(
+    dir: &Path,
+    serial: &str,
+    script: &Arc<Script>,
+    cfg: Arc<BenchConfig>,
+    stop: CancellationToken,
+) -> (
+    mpsc::UnboundedSender<Vec<Seen>>,
+    Arc<Lines>,
+    tokio::task::JoinHandle<BenchSummary>,
+) {
+    let scripts: HashMap<String, Arc<Script>> = [(serial.to_owned(), script.clone())].into();
+    let (tx, rx) = mpsc::unbounded_channel();
+    let lines = Arc::new(Lines::default());
+    let bench = tokio::spawn(run(
+        ListWatch(rx),
+        Arc::new(Factory(scripts)),
+        cfg,
+        Journal::open(dir).unwrap(),
+        lines.clone(),
+        lines.clone(),
+        stop,
+    ));
+    (tx, lines, bench)
+}
+
+/// [`one_phone_bench`] with the test config and no Ctrl-C.
+fn plain_bench(
+    dir: &Path,
+    serial: &str,
+    script: &Arc<Script>,
+) -> (
+    mpsc::UnboundedSender<Vec<Seen>>,
+    Arc<Lines>,
+    tokio::task::JoinHandle<BenchSummary>,
+) {
+    one_phone_bench(dir, serial, script, config(dir), CancellationToken::new())
+}
+
+fn clean_script() -> Arc<Script> {
+    Arc::new(Script {
+        inspection: clean(),
+        ..Script::default()
     })
 }
 
@@ -313,27 +383,14 @@ async fn bench_processes_flags_and_resumes_an_unplugged_phone() {
 #[tokio::test]
 async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Arc::new(Script {
-        inspection: clean(),
-        ..Script::default()
-    });
+    let script = clean_script();
     *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::Ok));
-    let scripts: HashMap<String, Arc<Script>> = [("P".to_owned(), script.clone())].into();
-    let (tx, rx) = mpsc::unbounded_channel();
     let stop = CancellationToken::new();
     let cfg = Arc::new(BenchConfig {
         until_idle: None,
         ..Arc::try_unwrap(config(dir.path())).ok().unwrap()
     });
-    let bench = tokio::spawn(run(
-        ListWatch(rx),
-        Arc::new(Factory(scripts)),
-        cfg,
-        Journal::open(dir.path()).unwrap(),
-        Arc::new(Lines::default()),
-        Arc::new(Lines::default()),
-        stop.clone(),
-    ));
+    let (tx, _lines, bench) = one_phone_bench(dir.path(), "P", &script, cfg, stop.clone());
     tx.send(seen(&["P"])).unwrap();
     tokio::time::timeout(WAIT, script.entered.notified())
         .await
@@ -357,23 +414,9 @@ async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
 #[tokio::test]
 async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
     let dir = tempfile::tempdir().unwrap();
-    let script = Arc::new(Script {
-        inspection: clean(),
-        ..Script::default()
-    });
+    let script = clean_script();
     *script.gate.lock().unwrap() = Some((StepKind::Reset, Exit::PhoneLost));
-    let scripts: HashMap<String, Arc<Script>> = [("U".to_owned(), script.clone())].into();
-    let (tx, rx) = mpsc::unbounded_channel();
-    let lines = Arc::new(Lines::default());
-    let bench = tokio::spawn(run(
-        ListWatch(rx),
-        Arc::new(Factory(scripts)),
-        config(dir.path()),
-        Journal::open(dir.path()).unwrap(),
-        lines.clone(),
-        lines.clone(),
-        CancellationToken::new(),
-    ));
+    let (tx, _lines, bench) = plain_bench(dir.path(), "U", &script);
     tx.send(seen(&["U"])).unwrap();
     tokio::time::timeout(WAIT, script.entered.notified())
         .await
@@ -400,4 +443,35 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
             StepKind::LockStatus
         ]
     );
+}
+
+#[tokio::test]
+async fn unauthorized_phone_is_announced_once_and_starts_when_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = clean_script();
+    let (tx, lines, bench) = plain_bench(dir.path(), "W", &script);
+    let mut waiting = seen(&["W"]);
+    waiting[0].online = false;
+    waiting[0].unauthorized = true;
+    tx.send(waiting.clone()).unwrap();
+    tokio::time::timeout(WAIT, lines.wait_unauthorized("W"))
+        .await
+        .unwrap();
+    // Still waiting in the next list: no second line, no journey, and the bench does not
+    // count it as idle (until_idle is far shorter than this wait).
+    tx.send(waiting).unwrap();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(!bench.is_finished(), "a waiting phone is work to come");
+    assert!(script.calls.lock().unwrap().is_empty());
+    // Someone taps Allow: adb lists it as `device`.
+    tx.send(seen(&["W"])).unwrap();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    assert_eq!(lines.unauthorized.lock().unwrap().clone(), vec!["W"]);
+    assert_eq!(lines.plugged.lock().unwrap().clone(), vec!["W"]);
+    assert_eq!(
+        script.calls.lock().unwrap().clone(),
+        vec![StepKind::Inspect, StepKind::Reset, StepKind::LockStatus]
+    );
+    assert_eq!(summary.phones.len(), 1);
+    assert_eq!(summary.phones[0].status, OutcomeStatus::Done);
 }

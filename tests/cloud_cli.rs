@@ -164,7 +164,8 @@ async fn lock_status_before_and_after_sign_out() {
         "",
     )
     .await;
-    assert_eq!(locked.code, 3, "{}", locked.stderr);
+    // A locked phone is a successful answer, not a refusal.
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
     assert!(
         locked.stdout.contains(&format!(
             "IMEI {IMEI}: LOCKED to a Mi account (model Redmi Note 10, country DE)"
@@ -178,6 +179,27 @@ async fn lock_status_before_and_after_sign_out() {
     let free = mi(&["cloud", "lock-status", "--imei", IMEI], &env, "").await;
     assert_eq!(free.code, 0, "{}", free.stderr);
     assert_eq!(free.stdout, format!("IMEI {IMEI}: not locked.\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lock_status_json_says_locked_or_not_with_exit_0() {
+    let svc = service(false).await;
+    svc.registry.bind(IMEI, "Redmi Note 10", "DE", USER);
+    svc.registry.wiped(IMEI);
+    let env = [("MI_FIND_URL", svc.url.as_str())];
+    let args = ["cloud", "lock-status", "--imei", IMEI, "--json"];
+    let locked = mi(&args, &env, "").await;
+    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    let v: serde_json::Value = serde_json::from_str(&locked.stdout).unwrap();
+    assert_eq!(v["imei"], IMEI);
+    assert_eq!(v["locked"], true);
+    assert_eq!(v["model"], "Redmi Note 10");
+
+    svc.registry.unbind(IMEI);
+    let free = mi(&args, &env, "").await;
+    assert_eq!(free.code, 0, "{}", free.stderr);
+    let v: serde_json::Value = serde_json::from_str(&free.stdout).unwrap();
+    assert_eq!(v["locked"], false);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -4,7 +4,7 @@ mod ui_harness;
 
 use std::time::Duration;
 
-use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, text};
+use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, slow_dumps, text};
 
 fn serialno(b: &Bench) -> String {
     b.phone.serial()
@@ -166,26 +166,9 @@ fn wrong_password_exits_4_and_does_not_reset() {
 
 #[test]
 fn unplugged_mid_flow_exits_5_and_is_not_called_reset() {
-    let b = Bench::start("miui14-global", |s| {
-        s.faults.slow_dump = Some(Duration::from_millis(300));
-    });
-    let phone = b.phone.phone();
-    let watcher = std::thread::spawn(move || {
-        for _ in 0..600 {
-            if phone.counter("dumps") >= 1 {
-                phone.unplug();
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    });
+    let b = Bench::start("miui14-global", slow_dumps);
     let sn = serialno(&b);
-    let out = b.run(
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        Some(PASSWORD),
-    );
-    assert!(watcher.join().unwrap());
+    let out = b.run_unplugged_at_first_dump(&["reset", "--confirm", &sn, "--no-backup", "x"]);
     assert_eq!(code(&out), 5, "{}", text(&out));
     assert_eq!(b.state()["wiped"], false);
 }

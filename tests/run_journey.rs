@@ -24,6 +24,8 @@ struct Fake {
     /// Steps that never complete (the test drops the journey).
     hang: Mutex<Vec<StepKind>>,
     backup_failed_files: bool,
+    /// What the sign-out step reads afterwards (all clear when `None`).
+    accounts_after: Option<Accounts>,
     calls: Mutex<Vec<StepKind>>,
     passwords_seen: AtomicUsize,
 }
@@ -113,7 +115,8 @@ impl Steps for Fake {
     }
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
         self.saw(password);
-        self.enter(StepKind::Signout, Accounts::default()).await
+        let after = self.accounts_after.clone().unwrap_or_default();
+        self.enter(StepKind::Signout, after).await
     }
     async fn reset(
         &self,
@@ -355,6 +358,23 @@ async fn google_account_is_refused_and_the_phone_untouched() {
     assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Inspect]);
 }
 
+/// Regression: the sign-out step's own reading of the accounts once ignored a lock it
+/// could not read, and the journey did not look at that reading before the reset.
+#[tokio::test]
+async fn journey_phone_with_google_account_whose_lock_cannot_be_read_is_refused_reset() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let mut fake = Fake::new("SER-G");
+    // Seen only after sign-out: one Google account, FRP armed by the unreadable lock.
+    fake.accounts_after = Some(Accounts {
+        google_accounts: 1,
+        frp_armed: true,
+        ..Accounts::default()
+    });
+    let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert_reset_refused(&fake, &r);
+}
+
 #[tokio::test]
 async fn reset_is_refused_when_the_backup_is_not_fully_verified() {
     let dir = tempfile::tempdir().unwrap();
@@ -362,14 +382,20 @@ async fn reset_is_refused_when_the_backup_is_not_fully_verified() {
     let mut fake = Fake::new("SER-E");
     fake.backup_failed_files = true;
     let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert_reset_refused(&fake, &r);
+}
+
+/// The phone was never asked to reset, and the report ends with the refused reset (exit 3).
+fn assert_reset_refused(fake: &Fake, r: &Report) {
     assert!(
         !fake.calls().contains(&StepKind::Reset),
         "{:?}",
         fake.calls()
     );
     assert_eq!(r.outcome.exit_code, 3);
-    assert_eq!(r.steps.last().unwrap().step, StepKind::Reset);
-    assert_eq!(r.steps.last().unwrap().result, StepResult::Refused);
+    let last = r.steps.last().unwrap();
+    assert_eq!(last.step, StepKind::Reset);
+    assert_eq!(last.result, StepResult::Refused);
 }
 
 #[tokio::test]

@@ -2,9 +2,7 @@
 
 mod ui_harness;
 
-use std::time::Duration;
-
-use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, text};
+use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, slow_dumps, text};
 
 fn signs_out(profile: &str) {
     let b = Bench::start(profile, |_| {});
@@ -114,22 +112,8 @@ fn unexpected_system_update_dialog_is_dismissed() {
 
 #[test]
 fn unplugged_mid_flow_exits_5() {
-    let b = Bench::start("miui14-global", |s| {
-        s.faults.slow_dump = Some(Duration::from_millis(300));
-    });
-    let phone = b.phone.phone();
-    let watcher = std::thread::spawn(move || {
-        for _ in 0..600 {
-            if phone.counter("dumps") >= 1 {
-                phone.unplug();
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        false
-    });
-    let out = b.run(&["signout"], Some(PASSWORD));
-    assert!(watcher.join().unwrap(), "the flow never dumped");
+    let b = Bench::start("miui14-global", slow_dumps);
+    let out = b.run_unplugged_at_first_dump(&["signout"]);
     assert_eq!(code(&out), 5, "{}", text(&out));
 }
 

@@ -9,6 +9,7 @@ use crate::adb::{Adb, Device, DeviceState, Selector, Tracker};
 use crate::cloud::{Client, ClientOptions, Endpoints, Prompter};
 use crate::exit::Exit;
 use crate::flow::journey::{Done, Inspection, StepError, StepOutput, Steps};
+use crate::flow::probe::PhoneFacts;
 use crate::flow::{FlowContext, FlowReport, interlock::ResetRequest};
 use crate::miui::ui::{Limits, Recipes};
 use crate::progress::Reporter;
@@ -163,6 +164,17 @@ pub fn convert_inspection(i: &crate::miui::Inspection) -> Inspection {
     }
 }
 
+/// The report's view of the accounts a probe found after sign-out. FRP is
+/// [`PhoneFacts::frp_armed`]'s answer (`miui::policy`'s rule), never restated here.
+pub fn accounts_after(after: &PhoneFacts) -> Accounts {
+    Accounts {
+        mi_account_signed_in: after.mi_signed_in(),
+        mi_account_id: None,
+        google_accounts: u32::try_from(after.google_accounts).unwrap_or(u32::MAX),
+        frp_armed: after.frp_armed(),
+    }
+}
+
 /// The report's view of a backup summary.
 pub fn convert_backup(dest: &Path, s: &crate::backup::Summary) -> BackupSummary {
     let location = s
@@ -249,17 +261,12 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         let ctx = self.flow_ctx(&within);
         let report = crate::flow::signout::run(&self.dev, &ctx, &source).await;
         flow_result(&report)?;
-        // Verified by the flow with `dumpsys account`: no Xiaomi account remains.
-        let after = crate::flow::probe::accounts(&self.dev)
+        // Verified by the flow with `dumpsys account`: no Xiaomi account remains. The
+        // reset probe also reads the screen lock, which the FRP rule needs.
+        let after = crate::flow::probe::for_reset(&self.dev)
             .await
             .map_err(|e| step_err(&e))?;
-        let accounts = Accounts {
-            mi_account_signed_in: after.mi_signed_in(),
-            mi_account_id: None,
-            google_accounts: u32::try_from(after.google_accounts).unwrap_or(u32::MAX),
-            frp_armed: after.google_accounts > 0 && after.screen_lock == Some(true),
-        };
-        let mut done = Done::new(accounts);
+        let mut done = Done::new(accounts_after(&after));
         if report.outcome == crate::flow::Outcome::AlreadySignedOut {
             done = done.with_note("already signed out");
         }
@@ -348,9 +355,37 @@ impl Watch for AdbWatch {
             .into_iter()
             .map(|d| Seen {
                 online: d.state == DeviceState::Device,
+                unauthorized: d.state == DeviceState::Unauthorized,
                 model: d.model,
                 serial: d.serial,
             })
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression: the bench's sign-out step once read the accounts without the lock and
+    /// restated the FRP rule as "lock known set", so a Google phone whose lock could
+    /// not be read looked safe to reset.
+    #[test]
+    fn google_account_with_unreadable_lock_after_signout_counts_as_frp_armed() {
+        let facts = PhoneFacts {
+            adb_serial: "S1".into(),
+            google_accounts: 1,
+            screen_lock: None,
+            ..PhoneFacts::default()
+        };
+        let a = accounts_after(&facts);
+        assert!(a.frp_armed);
+        assert_eq!(a.google_accounts, 1);
+        assert!(!a.mi_account_signed_in);
+        let unlocked = PhoneFacts {
+            screen_lock: Some(false),
+            ..facts
+        };
+        assert!(!accounts_after(&unlocked).frp_armed);
     }
 }

@@ -1,5 +1,6 @@
-//! The bench loop: follow the adb server's device list, start one journey task per phone
-//! that is plugged in and online, let an unplugged phone end only its own task, resume a
+//! The bench loop: follow the adb server's device list, tell the operator about phones
+//! that wait for USB debugging to be allowed, start one journey task per phone that is
+//! plugged in and online, let an unplugged phone end only its own task, resume a
 //! phone that comes back from its checkpoint, stop taking new work on Ctrl-C, and exit
 //! after `--until-idle` with nothing to do.
 //!
@@ -30,6 +31,9 @@ pub struct Seen {
     pub model: Option<String>,
     /// In the `device` state (not offline, unauthorized, recovery, …).
     pub online: bool,
+    /// In the `unauthorized` state: the phone shows "Allow USB debugging?" and nothing
+    /// can be read from it until someone taps Allow (adb then lists it as `device`).
+    pub unauthorized: bool,
 }
 
 /// The server's device list, as whole snapshots: the first is the list now, then one
@@ -44,6 +48,10 @@ pub trait BenchEvents: Send + Sync {
     fn plugged(&self, _serial: &str, _model: Option<&str>) {}
     /// A phone left the list.
     fn unplugged(&self, _serial: &str) {}
+    /// A phone is listed as `unauthorized` (once per time it turns so): someone must
+    /// accept the "Allow USB debugging?" prompt on it; its journey starts when adb lists
+    /// it as `device`.
+    fn unauthorized(&self, _serial: &str, _model: Option<&str>) {}
 }
 
 /// Makes the steps of one phone.
@@ -56,7 +64,8 @@ pub struct BenchConfig {
     pub dest: PathBuf,
     pub policy: Policy,
     pub intake: Intake,
-    /// Exit once no phone has needed work for this long.
+    /// Exit once no phone has needed work for this long (a phone waiting for USB
+    /// debugging to be allowed is work to come).
     pub until_idle: Option<Duration>,
     /// This host's name, for a journal shared by several benches.
     pub host: String,
@@ -134,6 +143,8 @@ pub async fn run<W: Watch, F: PhoneFactory>(
     // Phones that went offline while their journey ran: when the journey ends
     // (interrupted) and the phone is back, it resumes at once.
     let mut went_away: HashSet<String> = HashSet::new();
+    // Phones waiting for the "Allow USB debugging?" prompt, told to the operator once.
+    let mut waiting_auth: HashSet<String> = HashSet::new();
     let spawn_in = |tasks: &mut JoinSet<PhoneResult>,
                     task_serial: &mut HashMap<tokio::task::Id, String>,
                     serial: &str| {
@@ -161,6 +172,17 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                 match update {
                     Ok(list) => {
                         let now: HashSet<String> = list.iter().filter(|s| s.online).map(|s| s.serial.clone()).collect();
+                        let was_waiting = !waiting_auth.is_empty();
+                        for seen in list.iter().filter(|s| s.unauthorized) {
+                            if waiting_auth.insert(seen.serial.clone()) {
+                                events.unauthorized(&seen.serial, seen.model.as_deref());
+                            }
+                        }
+                        waiting_auth.retain(|s| list.iter().any(|l| l.unauthorized && &l.serial == s));
+                        // A phone waiting for its prompt is work to come: idle starts after.
+                        if was_waiting && waiting_auth.is_empty() {
+                            idle_since = tokio::time::Instant::now();
+                        }
                         for gone in present.difference(&now) {
                             events.unplugged(gone);
                         }
@@ -220,7 +242,7 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                     idle_since = tokio::time::Instant::now();
                 }
             }
-            _ = sleep_until(idle_deadline), if tasks.is_empty() && idle_deadline.is_some() => {
+            _ = sleep_until(idle_deadline), if tasks.is_empty() && waiting_auth.is_empty() && idle_deadline.is_some() => {
                 break;
             }
         }

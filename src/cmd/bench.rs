@@ -25,11 +25,27 @@ use super::cloud::{Terminal, Urls};
 use super::common;
 use crate::cli::Global;
 
+/// What `run` and `bench` both take: where everything goes, the recipes, the output
+/// form and the account service's addresses.
 #[derive(Debug, clap::Args)]
-pub struct BenchArgs {
-    /// Where reports, backups and the journal go (DIR/<serial>/, DIR/journal.sqlite).
+pub struct JourneyArgs {
+    /// Where backups, reports and the journal go (DIR/<serial>/, DIR/journal.sqlite).
     #[arg(long, value_name = "DIR")]
     pub dest: PathBuf,
+    /// Screen recipes laid over the built-in ones.
+    #[arg(long, value_name = "FILE")]
+    pub recipes: Option<PathBuf>,
+    /// Print the outcome (run: the report; bench: the summary) as JSON on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub urls: Urls,
+}
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(flatten)]
+    pub journey: JourneyArgs,
     /// What the bench does without an owner present [default: the refurbisher's:
     /// no backup, refuse phones signed in to Mi or Google, reset the rest].
     #[arg(long, value_name = "FILE")]
@@ -37,17 +53,10 @@ pub struct BenchArgs {
     /// Owners' credentials per serial or IMEI, for owner-present batches.
     #[arg(long, value_name = "FILE")]
     pub intake: Option<PathBuf>,
-    /// Exit once no phone has needed work for this many seconds.
+    /// Exit once no phone has needed work for this many seconds (a phone waiting for
+    /// "Allow USB debugging?" to be accepted keeps the bench waiting).
     #[arg(long, value_name = "SECONDS")]
     pub until_idle: Option<u64>,
-    /// Screen recipes laid over the built-in ones.
-    #[arg(long, value_name = "FILE")]
-    pub recipes: Option<PathBuf>,
-    /// Print the summary as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub urls: Urls,
 }
 
 /// One indicatif line per phone on stderr; plain lines when stderr is not a terminal.
@@ -163,6 +172,16 @@ impl BenchEvents for Lines {
     fn unplugged(&self, serial: &str) {
         self.say(serial, "unplugged");
     }
+    fn unauthorized(&self, serial: &str, model: Option<&str>) {
+        if let (Some(model), Ok(mut m)) = (model, self.models.lock()) {
+            m.insert(serial.to_owned(), model.to_owned());
+        }
+        let text = "waiting: accept the \"Allow USB debugging?\" prompt on the phone (tap Allow); its journey starts then";
+        if let Some(b) = self.bar(serial) {
+            b.set_message(text);
+        }
+        self.say(serial, text);
+    }
 }
 
 /// The machine's name for the journal (several benches may share one database later).
@@ -178,12 +197,11 @@ pub fn host_name() -> String {
 /// What `run` and `bench` share to reach phones and the cloud: the recipes, the adb
 /// server, the progress lines, and the account service's endpoints.
 pub async fn setup(
-    recipes: Option<&std::path::Path>,
+    args: &JourneyArgs,
     global: &Global,
-    dest: &std::path::Path,
-    urls: &Urls,
 ) -> Result<(Arc<Lines>, Arc<Shared<Terminal>>), Exit> {
-    let recipes = Recipes::load(recipes).map_err(|e| common::fail(&e))?;
+    let (dest, urls) = (&args.dest, &args.urls);
+    let recipes = Recipes::load(args.recipes.as_deref()).map_err(|e| common::fail(&e))?;
     let endpoints =
         Endpoints::new(&urls.account_url, &urls.find_url).map_err(|e| common::fail(&e))?;
     let adb = common::connect(global)
@@ -249,11 +267,11 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
         Some(p) => Intake::load(p).map_err(|e| common::fail(&e))?,
         None => Intake::default(),
     };
-    let journal = open_journal(&args.dest)?;
-    let (lines, shared) = setup(args.recipes.as_deref(), global, &args.dest, &args.urls).await?;
+    let journal = open_journal(&args.journey.dest)?;
+    let (lines, shared) = setup(&args.journey, global).await?;
     let tracker = shared.adb.track().await.map_err(|e| common::fail_adb(&e))?;
     let config = Arc::new(BenchConfig {
-        dest: args.dest.clone(),
+        dest: args.journey.dest.clone(),
         policy,
         intake,
         until_idle: args.until_idle.map(Duration::from_secs),
@@ -269,7 +287,7 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
         stop_on_ctrl_c(),
     )
     .await;
-    print_summary(&summary, args.json);
+    print_summary(&summary, args.journey.json);
     Ok(summary.exit())
 }
 

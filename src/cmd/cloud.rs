@@ -29,7 +29,7 @@ pub enum CloudCommand {
     /// and while any phone still has Find Device on for it (sign those out first).
     Delete(DeleteArgs),
     /// Check whether a phone is activation-locked to a Mi account (no sign-in needed).
-    /// Exit 0: not locked; exit 3: locked.
+    /// Exit 0 whenever Xiaomi answered, locked or not: the answer is printed.
     LockStatus(LockStatusArgs),
 }
 
@@ -72,6 +72,9 @@ pub struct LockStatusArgs {
     /// Xiaomi's Find Device host.
     #[arg(long, value_name = "URL", env = "MI_FIND_URL", default_value = cloud::DEFAULT_FIND_URL)]
     pub find_url: String,
+    /// Print the answer as JSON on stdout (`locked`: true or false).
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Clone, Copy, clap::ValueEnum)]
@@ -161,6 +164,18 @@ async fn lock_status(a: LockStatusArgs) -> Result<Exit, Failure> {
     let endpoints = Endpoints::new(cloud::DEFAULT_ACCOUNT_URL, &a.find_url)?;
     let client = Client::new(endpoints, ClientOptions::default())?;
     let s = client.lock_status(&a.imei).await?;
+    // A locked phone is an answer, not a refusal: exit 3 would mean "nothing was
+    // checked", so a script reads `locked` (or the sentence) instead of the exit code.
+    if a.json {
+        match serde_json::to_string_pretty(&s) {
+            Ok(text) => println!("{text}"),
+            Err(e) => {
+                eprintln!("error: cannot write the answer as JSON: {e}");
+                return Ok(Exit::Other);
+            }
+        }
+        return Ok(Exit::Ok);
+    }
     let mut details = Vec::new();
     if let Some(m) = &s.model {
         details.push(format!("model {m}"));
@@ -179,11 +194,10 @@ async fn lock_status(a: LockStatusArgs) -> Result<Exit, Failure> {
              sign it out on the phone (Settings > Mi Account > Sign out) before it leaves.",
             s.imei
         );
-        Ok(Exit::Refused)
     } else {
         println!("IMEI {}: not locked{details}.", s.imei);
-        Ok(Exit::Ok)
     }
+    Ok(Exit::Ok)
 }
 
 /// The password from --password-file, else $MI_PASSWORD, else a hidden prompt on a

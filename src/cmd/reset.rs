@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use mi_offboard::exit::Exit;
 use mi_offboard::flow::{self, interlock::ResetRequest};
 
-use super::common;
-use super::signout::{UiArgs, context, context_parts, password_source, print_report};
+use super::signout::{UiArgs, context, password_source, print_report, ui_phone};
 use crate::cli::Global;
 
 #[derive(Debug, clap::Args)]
@@ -26,26 +25,17 @@ pub struct ResetArgs {
 }
 
 pub async fn run(args: ResetArgs, global: &Global) -> Exit {
-    let adb = match common::connect(global).await {
-        Ok(a) => a,
-        Err(e) => return common::fail_adb(&e),
-    };
-    let dev = match common::select(&adb, global).await {
-        Ok((d, _)) => d,
-        Err(e) => return common::fail_adb(&e),
-    };
-    let serial = dev.serial().to_string();
-    let (recipes, dir) = match context_parts(&args.ui, &serial) {
+    let p = match ui_phone(&args.ui, global).await {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let ctx = context(&recipes, dir, global);
+    let ctx = context(&p.recipes, p.report_dir, global);
     let req = ResetRequest {
         confirm: args.confirm,
         backup: args.backup,
         no_backup: args.no_backup,
     };
-    let source = password_source(args.ui.password_file.clone(), serial);
-    let report = flow::reset::run(&dev, &ctx, &req, &source).await;
+    let source = password_source(args.ui.password_file.clone(), p.serial);
+    let report = flow::reset::run(&p.dev, &ctx, &req, &source).await;
     print_report(&report, args.ui.json)
 }

@@ -12,17 +12,15 @@ use mi_offboard::exit::Exit;
 use mi_offboard::flow::journey::{self, JourneyEnv, JourneyPlan, Secrets, Steps, plan_for_run};
 use mi_offboard::report::{Report, StepKind};
 
-use super::bench::{host_name, open_journal, setup, stop_on_ctrl_c};
-use super::cloud::Urls;
+use super::bench::{JourneyArgs, host_name, open_journal, setup, stop_on_ctrl_c};
 use super::common;
 use super::signout::password_source;
 use crate::cli::Global;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
-    /// Where the backup, the report and the journal go (DIR/<serial>/, DIR/journal.sqlite).
-    #[arg(long, value_name = "DIR")]
-    pub dest: PathBuf,
+    #[command(flatten)]
+    pub journey: JourneyArgs,
     /// The phone's serial, typed again to confirm which phone is erased [else asked].
     #[arg(long, value_name = "SERIAL")]
     pub confirm: Option<String>,
@@ -43,14 +41,6 @@ pub struct RunArgs {
     /// Print the plan and exit without changing anything.
     #[arg(long)]
     pub dry_run: bool,
-    /// Screen recipes laid over the built-in ones.
-    #[arg(long, value_name = "FILE")]
-    pub recipes: Option<PathBuf>,
-    /// Print the report as JSON on stdout.
-    #[arg(long)]
-    pub json: bool,
-    #[command(flatten)]
-    pub urls: Urls,
 }
 
 /// Asks a question on the terminal, or reads a line from standard input when it is
@@ -113,7 +103,7 @@ pub async fn run(args: RunArgs, global: &Global) -> Exit {
 }
 
 async fn journey_of_one(args: RunArgs, global: &Global) -> Result<Exit, Exit> {
-    let (lines, shared) = setup(args.recipes.as_deref(), global, &args.dest, &args.urls).await?;
+    let (lines, shared) = setup(&args.journey, global).await?;
     let serial = common::select(&shared.adb, global)
         .await
         .map_err(|e| common::fail_adb(&e))?
@@ -142,11 +132,11 @@ async fn journey_of_one(args: RunArgs, global: &Global) -> Result<Exit, Exit> {
         return Ok(Exit::Ok);
     }
 
-    let journal = open_journal(&args.dest)?;
+    let journal = open_journal(&args.journey.dest)?;
     let host = host_name();
     let env = JourneyEnv {
         journal: &journal,
-        dest: &args.dest,
+        dest: &args.journey.dest,
         mode: "run",
         host: &host,
         issued_by: None,
@@ -227,5 +217,5 @@ async fn journey_of_one(args: RunArgs, global: &Global) -> Result<Exit, Exit> {
 
 fn finish(report: Result<Report, journey::JourneyError>, args: &RunArgs) -> Result<Exit, Exit> {
     let report = report.map_err(|e| common::fail(&e))?;
-    Ok(print_report(&report, &args.dest, args.json))
+    Ok(print_report(&report, &args.journey.dest, args.journey.json))
 }

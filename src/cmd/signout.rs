@@ -6,6 +6,7 @@ use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use mi_offboard::adb::Device;
 use mi_offboard::exit::Exit;
 use mi_offboard::flow::{self, FlowContext, FlowReport};
 use mi_offboard::miui::ui::{Limits, Recipes};
@@ -69,14 +70,36 @@ pub fn password_source(
     }
 }
 
-/// Loads the recipes and the context every UI journey needs.
-pub fn context_parts(ui: &UiArgs, serial: &str) -> Result<(Recipes, PathBuf), Exit> {
+/// What every UI journey starts from: the selected phone, its serial, the recipes and
+/// where its report goes.
+pub struct UiPhone {
+    pub dev: Device,
+    pub serial: String,
+    pub recipes: Recipes,
+    pub report_dir: PathBuf,
+}
+
+/// Connects to the adb server, selects the phone and loads the recipes; on failure, the
+/// error is already printed and the exit code is returned.
+pub async fn ui_phone(ui: &UiArgs, global: &Global) -> Result<UiPhone, Exit> {
+    let adb = common::connect(global)
+        .await
+        .map_err(|e| common::fail_adb(&e))?;
+    let (dev, _) = common::select(&adb, global)
+        .await
+        .map_err(|e| common::fail_adb(&e))?;
+    let serial = dev.serial().to_string();
     let recipes = Recipes::load(ui.recipes.as_deref()).map_err(|e| common::fail(&e))?;
-    let dir = ui
+    let report_dir = ui
         .report_dir
         .clone()
-        .unwrap_or_else(|| flow::default_report_dir(serial));
-    Ok((recipes, dir))
+        .unwrap_or_else(|| flow::default_report_dir(&serial));
+    Ok(UiPhone {
+        dev,
+        serial,
+        recipes,
+        report_dir,
+    })
 }
 
 pub fn context<'a>(recipes: &'a Recipes, report_dir: PathBuf, global: &Global) -> FlowContext<'a> {
@@ -117,21 +140,12 @@ pub fn print_report(report: &FlowReport, json: bool) -> Exit {
 }
 
 pub async fn run(args: SignoutArgs, global: &Global) -> Exit {
-    let adb = match common::connect(global).await {
-        Ok(a) => a,
-        Err(e) => return common::fail_adb(&e),
-    };
-    let dev = match common::select(&adb, global).await {
-        Ok((d, _)) => d,
-        Err(e) => return common::fail_adb(&e),
-    };
-    let serial = dev.serial().to_string();
-    let (recipes, dir) = match context_parts(&args.ui, &serial) {
+    let p = match ui_phone(&args.ui, global).await {
         Ok(p) => p,
         Err(exit) => return exit,
     };
-    let ctx = context(&recipes, dir, global);
-    let source = password_source(args.ui.password_file.clone(), serial);
-    let report = flow::signout::run(&dev, &ctx, &source).await;
+    let ctx = context(&p.recipes, p.report_dir, global);
+    let source = password_source(args.ui.password_file.clone(), p.serial);
+    let report = flow::signout::run(&p.dev, &ctx, &source).await;
     print_report(&report, args.ui.json)
 }

@@ -540,9 +540,16 @@ impl<'a, S: Steps> Prepared<'a, S> {
                     Exit::Refused,
                 )?));
             }
+            // What the sign-out step read afterwards counts too: a Google account seen
+            // only then (or FRP armed by an unreadable lock) refuses the reset as well.
+            let google_after = state
+                .accounts_after
+                .as_ref()
+                .is_some_and(|a| a.frp_armed || a.google_accounts > 0);
             if inspection.has("frp_armed")
                 || inspection.has("google_account")
                 || inspection.has("device_owner")
+                || google_after
             {
                 return Ok(Flow::Stop(self.refuse_step(
                     StepKind::Reset,

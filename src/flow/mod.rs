@@ -168,6 +168,35 @@ impl FlowReport {
     }
 }
 
+/// Runs one UI journey (`command` names it in the report and progress) and turns how it
+/// ended into the report: a UI error saves its evidence ([`ui_failed`]), the driver's
+/// steps and counts are recorded, the reporter is told, and the report is written.
+async fn run_journey<D: UiDevice>(
+    dev: &D,
+    ctx: &FlowContext<'_>,
+    command: &'static str,
+    journey: impl AsyncFnOnce(
+        &mut Driver<'_, D>,
+        &mut Option<SecretString>,
+        &mut FlowReport,
+    ) -> Result<(), FlowError>,
+) -> FlowReport {
+    let mut report = FlowReport::new(command, dev.serial());
+    ctx.reporter.step(dev.serial(), command);
+    let mut drv = Driver::new(dev, ctx.recipes, ctx.limits);
+    let mut secret: Option<SecretString> = None;
+    match journey(&mut drv, &mut secret, &mut report).await {
+        Ok(()) => {}
+        Err(FlowError::Ui(e)) => ui_failed(&mut drv, &mut report, ctx, e, secret.as_ref()).await,
+        Err(e) => report.fail(&e),
+    }
+    report.steps_done = drv.steps_done.clone();
+    report.counts = drv.counts;
+    ctx.reporter
+        .finish(dev.serial(), report.exit == Exit::Ok, &report.message);
+    report.finish(&ctx.report_dir)
+}
+
 /// A UI error at the end of a journey: save the evidence, close a dialog the journey
 /// left open, and record it all.
 async fn ui_failed<D: UiDevice>(

@@ -20,22 +20,10 @@ pub async fn run<D: UiDevice>(
     req: &ResetRequest,
     password: PasswordSource<'_>,
 ) -> FlowReport {
-    let mut report = FlowReport::new("reset", dev.serial());
-    ctx.reporter.step(dev.serial(), "reset");
-    let mut drv = Driver::new(dev, ctx.recipes, ctx.limits);
-    let mut secret: Option<SecretString> = None;
-    match journey(&mut drv, ctx, req, password, &mut secret, &mut report).await {
-        Ok(()) => {}
-        Err(FlowError::Ui(e)) => {
-            super::ui_failed(&mut drv, &mut report, ctx, e, secret.as_ref()).await
-        }
-        Err(e) => report.fail(&e),
-    }
-    report.steps_done = drv.steps_done.clone();
-    report.counts = drv.counts;
-    ctx.reporter
-        .finish(dev.serial(), report.exit == Exit::Ok, &report.message);
-    report.finish(&ctx.report_dir)
+    super::run_journey(dev, ctx, "reset", async |drv, secret, report| {
+        journey(drv, ctx, req, password, secret, report).await
+    })
+    .await
 }
 
 /// The interlocks refused; nothing on the phone was changed.

@@ -8,12 +8,18 @@ mod common;
 
 use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::time::Duration;
 
 use mi_offboard::sim::{PhoneSpec, Registry, SimPhone, spawn_phone};
 
 /// A password with everything that can go wrong when typed over adb: spaces, quotes,
 /// shell syntax and a literal `%s`.
 pub const PASSWORD: &str = "Zq7 it's $(x) 100%sure";
+
+/// Every screen dump takes a while: time for a test to act in the middle of a flow.
+pub fn slow_dumps(spec: &mut PhoneSpec) {
+    spec.faults.slow_dump = Some(Duration::from_millis(300));
+}
 
 pub struct Bench {
     pub rt: tokio::runtime::Runtime,
@@ -79,6 +85,26 @@ impl Bench {
             c.env("MI_PASSWORD", pw);
         }
         c.output().expect("run mi-offboard")
+    }
+
+    /// Runs `mi-offboard ARGS…` (as [`Bench::run`], password given) and pulls the phone's
+    /// cable as soon as the flow has dumped its first screen. Start the bench with
+    /// [`slow_dumps`] so the flow is still running then.
+    pub fn run_unplugged_at_first_dump(&self, args: &[&str]) -> Output {
+        let phone = self.phone.phone();
+        let watcher = std::thread::spawn(move || {
+            for _ in 0..600 {
+                if phone.counter("dumps") >= 1 {
+                    phone.unplug();
+                    return true;
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            false
+        });
+        let out = self.run(args, Some(PASSWORD));
+        assert!(watcher.join().unwrap(), "the flow never dumped");
+        out
     }
 
     pub fn state(&self) -> serde_json::Value {

@@ -3,7 +3,7 @@
 //! `AUTH(RSAPUBLICKEY)` payload and `adb_keys` lines), and the check of an
 //! `AUTH(SIGNATURE)` against the keys the user accepted.
 //!
-//! Pure: no sockets and no phone state. [`super::conn`] drives the exchange; the phone
+//! Pure: no sockets and no phone state. `super::conn` (private) drives the exchange; the phone
 //! (through `Device`) says whether a prompt is accepted and which keys it remembers.
 
 use std::collections::hash_map::RandomState;

@@ -2,9 +2,9 @@
 //! server (and clients that talk to a device directly) cannot tell a simulated phone
 //! from a real one (FACTS.md §1–2, docs/sim-transport.md).
 //!
-//! [`packet`] frames bytes, [`conn`] runs one TCP connection (handshake, stream table,
-//! link and faults), [`auth`] checks hosts' keys and signatures, [`stream`] gives each service its bytes in and out, [`services`]
-//! runs shell/exec/reboot, [`sync`] the file-transfer service. What a command *does* is
+//! [`packet`] frames bytes, `conn` runs one TCP connection (handshake, stream table,
+//! link and faults), [`auth`] checks hosts' keys and signatures, [`stream`] gives each
+//! service its bytes in and out, `services` runs shell/exec/reboot, [`sync`] the file-transfer service. What a command *does* is
 //! the phone's business, reached only through [`Device`]; this module never looks at
 //! the phone's state.
 
