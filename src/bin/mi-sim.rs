@@ -238,7 +238,7 @@ fn fail(msg: &str) -> ! {
 }
 
 const HELP: &str = "commands: unplug|replug [SERIAL|all] · stall on|off [SERIAL|all] · \
-drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · dialog [SERIAL|all] · idle-fail N [SERIAL|all] · \
+drop BYTES|off [SERIAL|all] · slow-dump MS [SERIAL|all] · dumpsys-fail SERVICE|off [SERIAL|all] · dialog [SERIAL|all] · idle-fail N [SERIAL|all] · \
 adbinput on|off [SERIAL|all] · screenlock on|off [SERIAL|all] · \
 nofactoryreset on|off [SERIAL|all] · owner COMPONENT|none [SERIAL|all] · \
 auth accept|deny|open [SERIAL|all] · state [SERIAL] · quit";
@@ -297,6 +297,13 @@ async fn control(phones: &[SimPhone]) {
                         .and_then(|a| a.parse().ok())
                         .filter(|ms| *ms > 0)
                         .map(Duration::from_millis);
+                    p.phone().set_faults(f);
+                }
+            }
+            Some("dumpsys-fail") => {
+                for p in target(2) {
+                    let mut f = p.phone().faults_now();
+                    f.dumpsys_fail = arg.filter(|a| *a != "off").map(str::to_string);
                     p.phone().set_faults(f);
                 }
             }

@@ -113,12 +113,30 @@ pub fn check(req: &ResetRequest, facts: &PhoneFacts) -> Verdict {
     };
     add("backup", backup_ok, detail);
 
+    // A failed read is never "nothing there": the facts it would give are unknown, and
+    // the reset waits until they are known.
+    let unread: Vec<String> = facts.unreadable.iter().map(ToString::to_string).collect();
+    add(
+        "phone_read",
+        unread.is_empty(),
+        if unread.is_empty() {
+            "accounts, device owner and restrictions were read".into()
+        } else {
+            format!(
+                "the phone could not be read completely ({}): wait until it has finished starting up, reconnect it and try again",
+                unread.join("; ")
+            )
+        },
+    );
+
     // The rule, and its safe-side guess for an unreadable lock, is `miui::policy`'s.
     let frp = facts.frp_armed();
     add(
         "no_frp",
         !frp,
-        if frp {
+        if facts.accounts_unreadable().is_some() {
+            "Factory Reset Protection cannot be ruled out: the accounts could not be read".into()
+        } else if frp {
             format!(
                 "{} Google account(s) on the phone{}: after a reset, Factory Reset Protection would ask for it. Remove the Google account in Settings → Accounts & sync first",
                 facts.google_accounts,
@@ -133,11 +151,15 @@ pub fn check(req: &ResetRequest, facts: &PhoneFacts) -> Verdict {
         },
     );
 
-    let managed = facts.device_owner.is_some() || facts.no_factory_reset;
+    let unknown = facts.management_unreadable();
+    let managed = facts.device_owner.is_some() || facts.no_factory_reset || !unknown.is_empty();
     add(
         "not_managed",
         !managed,
         match (&facts.device_owner, facts.no_factory_reset) {
+            (None, false) if !unknown.is_empty() => {
+                "whether an organisation manages the phone is unknown: the device owner or restrictions could not be read".into()
+            }
             (Some(o), _) => format!(
                 "the phone is managed by a device owner ({o}): its organisation must release it"
             ),
@@ -229,6 +251,44 @@ mod tests {
         let mut f = facts();
         f.is_xiaomi = false;
         assert!(!check(&req(), &f).passed());
+    }
+
+    #[test]
+    fn a_phone_not_read_in_full_is_refused() {
+        use crate::miui::inspect::Unreadable;
+        let mut f = facts();
+        f.unreadable.push(Unreadable {
+            command: "dumpsys account",
+            reason: "failed: Can't find service: account".into(),
+        });
+        let v = check(&req(), &f);
+        assert!(!v.passed());
+        let failed: Vec<&str> = v
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(failed, vec!["phone_read", "no_frp"]);
+        assert!(
+            v.refusal().contains("Can't find service: account"),
+            "{}",
+            v.refusal()
+        );
+
+        let mut f = facts();
+        f.unreadable.push(Unreadable {
+            command: "dpm list-owners",
+            reason: "failed with exit status 255".into(),
+        });
+        let v = check(&req(), &f);
+        let failed: Vec<&str> = v
+            .checks
+            .iter()
+            .filter(|c| !c.passed)
+            .map(|c| c.name)
+            .collect();
+        assert_eq!(failed, vec!["phone_read", "not_managed"]);
     }
 
     #[test]

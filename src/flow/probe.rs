@@ -7,7 +7,7 @@
 //! and never asks `lock_settings` to verify a credential (an empty attempt may count
 //! toward the lockout, or a wipe-after-failures policy).
 
-use crate::miui::inspect::{self, read_sections, section};
+use crate::miui::inspect::{self, Section, Unreadable, read_sections, section};
 use crate::miui::ui::{DeviceError, UiDevice};
 use crate::miui::{accounts, parse_getprop, policy};
 
@@ -38,11 +38,32 @@ pub struct PhoneFacts {
     pub no_factory_reset: bool,
     /// A screen lock is set: `Some(false)` only when the phone said so plainly.
     pub screen_lock: Option<bool>,
+    /// Reads that failed (a service missing early in boot, a dump that timed out or was
+    /// cut short), each naming its command; their facts above are unknown, and the
+    /// methods below count them on the unsafe side.
+    pub unreadable: Vec<Unreadable>,
 }
 
 impl PhoneFacts {
+    /// Whether a Mi account may be on the phone: one was listed, or the accounts could
+    /// not be read (never "signed out" on a failed read).
     pub fn mi_signed_in(&self) -> bool {
-        !self.mi_accounts.is_empty()
+        !self.mi_accounts.is_empty() || self.accounts_unreadable().is_some()
+    }
+
+    /// Why `dumpsys account` could not be trusted, if it could not.
+    pub fn accounts_unreadable(&self) -> Option<&Unreadable> {
+        self.unreadable
+            .iter()
+            .find(|u| u.command == "dumpsys account")
+    }
+
+    /// Why whether the phone is managed (device owner, `no_factory_reset`) is unknown.
+    pub fn management_unreadable(&self) -> Vec<&Unreadable> {
+        self.unreadable
+            .iter()
+            .filter(|u| u.command != "dumpsys account")
+            .collect()
     }
 
     /// Serials that name this phone: what `--confirm` and a backup manifest may say.
@@ -55,11 +76,17 @@ impl PhoneFacts {
     }
 
     /// Shapes the batch sections (see [`inspect::split_sections`]) into facts, through
-    /// `miui`'s parsers. Sections that were not read leave their facts at the default.
-    pub fn from_sections(adb_serial: &str, sections: &[(String, String)]) -> PhoneFacts {
+    /// `miui`'s parsers. Sections that were not asked for leave their facts at the
+    /// default; sections that were asked for but failed are listed in `unreadable`.
+    pub fn from_sections(adb_serial: &str, sections: &[Section]) -> PhoneFacts {
         let i = inspect::assess(adb_serial, sections);
         let props = parse_getprop(section(sections, "getprop").unwrap_or(""));
-        let accs = accounts::parse_dumpsys_account(section(sections, "account").unwrap_or(""));
+        let asked = |name: &str| section(sections, name).is_some();
+        let mut unreadable = Vec::new();
+        let u = &mut unreadable;
+        let accs = keep(asked("account"), inspect::accounts_of(sections), u).unwrap_or_default();
+        let owner = keep(asked("owners"), inspect::device_owner_of(sections), u).flatten();
+        let nfr = keep(asked("user"), inspect::no_factory_reset_of(sections), u).unwrap_or(false);
         PhoneFacts {
             adb_serial: adb_serial.to_string(),
             serialno: i.hardware_serial.unwrap_or_default(),
@@ -71,17 +98,29 @@ impl PhoneFacts {
                 .cloned()
                 .unwrap_or_default(),
             mi_accounts: accounts::mi_account_names(&accs),
-            google_accounts: i.google_accounts.unwrap_or(0),
-            device_owner: i.device_owner,
-            no_factory_reset: i.no_factory_reset.unwrap_or(false),
+            google_accounts: accounts::summarize(&accs).google_accounts,
+            device_owner: owner,
+            no_factory_reset: nfr,
             screen_lock: i.screen_lock,
+            unreadable,
         }
     }
 
     /// Whether a reset would arm Factory Reset Protection ([`policy::frp_armed`]).
+    /// Unreadable accounts count as armed: a Google account cannot be ruled out.
     pub fn frp_armed(&self) -> bool {
-        policy::frp_armed(self.google_accounts, self.screen_lock)
+        self.accounts_unreadable().is_some()
+            || policy::frp_armed(self.google_accounts, self.screen_lock)
     }
+}
+
+/// R's value when its section was ASKED for; a failure goes to SINK. `None` leaves the
+/// fact at its default.
+fn keep<T>(asked: bool, r: Result<T, Unreadable>, sink: &mut Vec<Unreadable>) -> Option<T> {
+    if !asked {
+        return None;
+    }
+    r.map_err(|e| sink.push(e)).ok()
 }
 
 /// Reads the facts the sign-out journey needs (props and accounts), in one round trip.
@@ -179,7 +218,7 @@ mod tests {
 
     const PROPS: &str = "[ro.product.manufacturer]: [Xiaomi]\r\n[ro.product.brand]: [Redmi]\r\n\
 [ro.product.model]: [22101316G]\r\n[ro.serialno]: [a1b2c3]\r\n[persist.security.adbinput]: [1]\r\n";
-    const ACCOUNTS: &str = "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    Account {name=a@gmail.com, type=com.google}\r\n\r\nUser UserInfo{999:XSpace:801010}:\r\n    Account {name=1*****89, type=com.xiaomi}\r\n";
+    const ACCOUNTS: &str = "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=1*****89, type=com.xiaomi}\r\n    Account {name=a@gmail.com, type=com.google}\r\n\r\nUser UserInfo{999:XSpace:801010}:\r\n  Accounts: 1\r\n    Account {name=1*****89, type=com.xiaomi}\r\n";
 
     fn pin_phone() -> Recorder {
         Recorder::new(&[
@@ -243,6 +282,59 @@ mod tests {
             a.screen_lock, None,
             "the sign-out probe does not read the lock"
         );
+    }
+
+    /// The reviewer's case: `dumpsys account` fails but its marker is printed. The
+    /// facts must say "unknown" (and count as signed in and FRP-armed), not "clean".
+    #[tokio::test]
+    async fn a_failed_dump_is_unknown_not_a_clean_phone() {
+        for failed in [
+            "Can't find service: account\n",
+            "\n*** SERVICE 'account' DUMP TIMEOUT (10000ms) EXPIRED ***\n\n",
+            "",
+        ] {
+            let dev = Recorder::new(&[
+                ("getprop", PROPS),
+                ("dumpsys account", failed),
+                (
+                    "dpm list-owners",
+                    "Exception occurred while executing 'list-owners':\n",
+                ),
+                ("dumpsys user", "Can't find service: user\n"),
+                (
+                    "dumpsys lock_settings",
+                    "User State:\n  User 0\n    CredentialType: None\n",
+                ),
+            ]);
+            let f = for_reset(&dev).await.unwrap();
+            assert!(f.mi_accounts.is_empty());
+            let why = f.accounts_unreadable().map(ToString::to_string);
+            assert!(
+                why.is_some_and(|w| w.contains("dumpsys account")),
+                "{failed:?}"
+            );
+            assert!(f.mi_signed_in(), "an unread account list is not signed out");
+            assert!(
+                f.frp_armed(),
+                "an unread account list may hold a Google account"
+            );
+            assert_eq!(f.management_unreadable().len(), 2);
+            let a = accounts(&dev).await.unwrap();
+            assert!(a.accounts_unreadable().is_some() && a.mi_signed_in());
+            assert!(
+                a.management_unreadable().is_empty(),
+                "sections not asked for are not unknown"
+            );
+        }
+        let clean = Recorder::new(&[
+            ("getprop", PROPS),
+            (
+                "dumpsys account",
+                "User UserInfo{0:Owner:c13}:\n  Accounts: 0\n",
+            ),
+        ]);
+        let a = accounts(&clean).await.unwrap();
+        assert!(a.unreadable.is_empty() && !a.mi_signed_in() && !a.frp_armed());
     }
 
     #[tokio::test]

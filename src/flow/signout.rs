@@ -37,6 +37,15 @@ async fn journey<D: UiDevice>(
             manufacturer: facts.manufacturer,
         });
     }
+    // A failed `dumpsys account` parses to "no accounts": never read that as signed out.
+    if let Some(why) = facts.accounts_unreadable() {
+        return Err(FlowError::NotVerified {
+            serial: dev_serial.clone(),
+            detail: format!(
+                "could not read the phone's accounts ({why}), so whether it is signed in is unknown; nothing was changed. Wait until phone {dev_serial} has finished starting up, reconnect it and run signout again"
+            ),
+        });
+    }
     if !facts.mi_signed_in() {
         report.find_device = Some("off");
         report.end(
@@ -84,12 +93,18 @@ async fn journey<D: UiDevice>(
             break;
         }
         if Instant::now() >= deadline {
-            return Err(FlowError::NotVerified {
-                serial: dev_serial,
-                detail: format!(
+            let detail = match f.accounts_unreadable() {
+                Some(why) => format!(
+                    "the sign-out screens were walked but the accounts could not be read to verify it ({why}); run signout again to check"
+                ),
+                None => format!(
                     "the sign-out screens were walked but a Xiaomi account is still listed ({} in users 0/999)",
                     f.mi_accounts.len()
                 ),
+            };
+            return Err(FlowError::NotVerified {
+                serial: dev_serial,
+                detail,
             });
         }
         tokio::time::sleep(Duration::from_millis(500)).await;

@@ -58,6 +58,59 @@ pub fn parse_dumpsys_account(text: &str) -> Vec<Account> {
     out
 }
 
+/// Whether TEXT is a complete `dumpsys account` for the users that count: positive
+/// evidence, since a dump that failed, timed out or was cut short parses to "no
+/// accounts" just as a clean phone does. User 0's `User UserInfo{0:…}:` header must be
+/// there with its `Accounts: N`, and N must equal the `Account {…}` lines that follow
+/// it; likewise user 999 when its header is there (the dual-apps user exists only on
+/// some phones). `Err` says what was missing, for the operator.
+pub fn complete(text: &str) -> Result<(), String> {
+    // Per user: (declared `Accounts: N`, `Account {` lines seen, lines that parsed).
+    let mut users: Vec<(u32, Option<usize>, usize, usize)> = Vec::new();
+    for raw in text.lines() {
+        let line = raw.trim();
+        if let Some(rest) = line.strip_prefix("User UserInfo{") {
+            let id = rest
+                .split(':')
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(u32::MAX);
+            users.push((id, None, 0, 0));
+            continue;
+        }
+        let Some(u) = users.last_mut() else { continue };
+        if let Some(n) = line.strip_prefix("Accounts:") {
+            // Only the first count belongs to the user's account list.
+            if u.1.is_none() {
+                u.1 = Some(n.trim().parse().map_err(|_| {
+                    format!("printed an unreadable account count for user {}", u.0)
+                })?);
+            }
+        } else if line.starts_with("Account {") {
+            u.2 += 1;
+            u.3 += usize::from(!parse_dumpsys_account(line).is_empty());
+        }
+    }
+    for id in USERS {
+        let Some(&(_, declared, lines, parsed)) = users.iter().find(|u| u.0 == id) else {
+            if id == 0 {
+                return Err("printed no section for user 0".into());
+            }
+            continue;
+        };
+        match declared {
+            None => return Err(format!("printed no account count for user {id}")),
+            Some(n) if n != lines || n != parsed => {
+                return Err(format!(
+                    "listed {parsed} readable of {n} accounts for user {id} (dump incomplete)"
+                ));
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(())
+}
+
 /// The accounts that matter for a hand-over.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AccountSummary {
@@ -91,6 +144,40 @@ fn relevant(accounts: &[Account]) -> impl Iterator<Item = &Account> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_complete_dump_is_recognised_and_failures_are_not() {
+        assert_eq!(complete(DUMP), Ok(()));
+        assert_eq!(
+            complete("User UserInfo{0:Owner:c13}:\n  Accounts: 0\n\n  Active Sessions: 0\n"),
+            Ok(())
+        );
+        // What a phone prints instead of a dump, early in boot or with a stuck service.
+        for failed in [
+            "",
+            "Can't find service: account\n",
+            "\n*** SERVICE 'account' DUMP TIMEOUT (10000ms) EXPIRED ***\n\n",
+            "Accounts: 0\r\n",
+        ] {
+            assert!(complete(failed).is_err(), "{failed:?}");
+        }
+        // Cut short after the header, before the count or in the middle of the list.
+        assert!(complete("User UserInfo{0:Owner:c13}:\r\n").is_err());
+        let cut = "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=a@gmail.com, type=com.google}\r\n    Account {name=12";
+        assert!(complete(cut).unwrap_err().contains("user 0"));
+        assert!(complete("User UserInfo{0:Owner:c13}:\n  Accounts: two\n").is_err());
+        // User 999 is checked when it is there; other users are not.
+        let d999 = "User UserInfo{0:Owner:c13}:\n  Accounts: 0\nUser UserInfo{999:XSpace:801010}:\n    Account {name=1*****89, type=com.xiaomi}\n";
+        assert!(complete(d999).unwrap_err().contains("user 999"));
+        let d10 = "User UserInfo{0:Owner:c13}:\n  Accounts: 0\nUser UserInfo{10:Work:1030}:\n    Account {name=77, type=com.xiaomi}\n";
+        assert_eq!(complete(d10), Ok(()));
+        // Every cut of a complete dump either is complete or says so; none panics.
+        for cut in 0..DUMP.len() {
+            if DUMP.is_char_boundary(cut) {
+                let _ = complete(&DUMP[..cut]);
+            }
+        }
+    }
 
     const DUMP: &str = "Accounts: 0\r\n\
 User UserInfo{0:Owner:c13}:\r\n\

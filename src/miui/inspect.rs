@@ -46,21 +46,115 @@ pub fn batch_command_for(names: &[&str]) -> String {
         .join("; ")
 }
 
+/// One command's output in the batch, with the exit status its marker recorded (`None`
+/// when the marker carried none, as after a `dumpsys` that was killed mid-line).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Section {
+    pub name: String,
+    pub text: String,
+    pub status: Option<i32>,
+}
+
 /// The text of section NAME, if the batch output held it.
-pub fn section<'a>(sections: &'a [(String, String)], name: &str) -> Option<&'a str> {
+pub fn section<'a>(sections: &'a [Section], name: &str) -> Option<&'a str> {
     sections
         .iter()
-        .find(|(n, _)| n == name)
-        .map(|(_, t)| t.as_str())
+        .find(|s| s.name == name)
+        .map(|s| s.text.as_str())
+}
+
+/// Why a section's output cannot be trusted: the command named and what went wrong.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
+#[error("`{command}` {reason}")]
+pub struct Unreadable {
+    pub command: &'static str,
+    pub reason: String,
+}
+
+/// Lines the platform prints instead of (or in the middle of) a dump, while `dumpsys`
+/// itself often still exits 0: a service not yet registered early in boot, a service
+/// that did not finish its dump within dumpsys' timeout, a dump thread that failed, and
+/// `cmd`/`dpm` talking to a missing service.
+const FAILURE_LINES: [&str; 7] = [
+    "Can't find service",
+    "DUMP TIMEOUT",
+    "Error dumping service",
+    "while dumping service",
+    "inaccessible or not found",
+    "Failure calling service",
+    "Exception occurred while executing",
+];
+
+/// The text of section NAME if its command ran to the end and printed no failure line;
+/// else why not. A parser that then finds nothing really means "nothing there".
+pub fn usable<'a>(sections: &'a [Section], name: &str) -> Result<&'a str, Unreadable> {
+    let command = BATCH
+        .iter()
+        .find(|(n, _)| *n == name)
+        .map_or("?", |(_, c)| *c);
+    let fail = |reason: String| Unreadable { command, reason };
+    let Some(s) = sections.iter().find(|s| s.name == name) else {
+        return Err(fail("gave no answer (output cut short)".into()));
+    };
+    match s.status {
+        Some(0) => {}
+        Some(code) => return Err(fail(format!("failed with exit status {code}"))),
+        None => return Err(fail("ended without an exit status".into())),
+    }
+    if let Some(line) = s
+        .text
+        .lines()
+        .map(str::trim)
+        .find(|l| FAILURE_LINES.iter().any(|f| l.contains(f)))
+    {
+        let line: String = line.chars().take(120).collect();
+        return Err(fail(format!("failed: {line}")));
+    }
+    Ok(&s.text)
+}
+
+/// The accounts of the users that count, from a complete `dumpsys account` only.
+pub fn accounts_of(sections: &[Section]) -> Result<Vec<accounts::Account>, Unreadable> {
+    let text = usable(sections, "account")?;
+    accounts::complete(text).map_err(|reason| Unreadable {
+        command: "dumpsys account",
+        reason,
+    })?;
+    Ok(accounts::parse_dumpsys_account(text))
+}
+
+/// The device owner (`None`: there is none), from a `dpm list-owners` that answered.
+pub fn device_owner_of(sections: &[Section]) -> Result<Option<String>, Unreadable> {
+    let text = usable(sections, "owners")?;
+    if !policy::owners_listed(text) {
+        return Err(Unreadable {
+            command: "dpm list-owners",
+            reason: "printed no owner list".into(),
+        });
+    }
+    Ok(policy::device_owner(text))
+}
+
+/// Whether `no_factory_reset` is in force, from a `dumpsys user` that listed user 0.
+pub fn no_factory_reset_of(sections: &[Section]) -> Result<bool, Unreadable> {
+    let text = usable(sections, "user")?;
+    if !policy::users_listed(text) {
+        return Err(Unreadable {
+            command: "dumpsys user",
+            reason: "did not list user 0".into(),
+        });
+    }
+    Ok(policy::no_factory_reset(text))
 }
 
 /// Runs the [`BATCH`] sections named in NAMES on a [`UiDevice`] in one shell round trip
 /// (the journeys hold a `UiDevice`, whose guard every command passes). Output cut short
 /// is an error, not a set of missing facts: a journey must not decide on half a read.
+/// A section that is present but failed is the caller's to judge ([`usable`]).
 pub async fn read_sections<D: UiDevice>(
     dev: &D,
     names: &[&str],
-) -> Result<Vec<(String, String)>, DeviceError> {
+) -> Result<Vec<Section>, DeviceError> {
     let out = dev.shell(&batch_command_for(names)).await?;
     let sections = split_sections(&out.stdout);
     if let Some(missing) = names.iter().find(|n| section(&sections, n).is_none()) {
@@ -75,25 +169,25 @@ pub async fn read_sections<D: UiDevice>(
     Ok(sections)
 }
 
-/// Splits the batch output into (section name, text). A section whose marker is missing
-/// (output cut short) is absent; text before a marker belongs to that marker's section.
-pub fn split_sections(out: &str) -> Vec<(String, String)> {
+/// Splits the batch output into sections. A section whose marker is missing (output
+/// cut short) is absent; text before a marker belongs to that marker's section.
+pub fn split_sections(out: &str) -> Vec<Section> {
     let mut sections = Vec::new();
     let mut current = String::new();
+    let mut close = |marker: &str, text: String| {
+        let mut words = marker.split_whitespace();
+        let name = words.next().unwrap_or("").to_string();
+        let status = words.next().and_then(|w| w.parse().ok());
+        sections.push(Section { name, text, status });
+    };
     for line in out.split_inclusive('\n') {
         let t = line.trim_end_matches(['\r', '\n']);
         if let Some(rest) = t.strip_prefix(MARK) {
-            let name = rest.split_whitespace().next().unwrap_or("").to_string();
-            sections.push((name, std::mem::take(&mut current)));
+            close(rest, std::mem::take(&mut current));
         } else if let Some(pos) = t.find(MARK) {
             // Output without a final newline: the marker sits at the end of its line.
             current.push_str(&t[..pos]);
-            let name = t[pos + MARK.len()..]
-                .split_whitespace()
-                .next()
-                .unwrap_or("")
-                .to_string();
-            sections.push((name, std::mem::take(&mut current)));
+            close(&t[pos + MARK.len()..], std::mem::take(&mut current));
         } else {
             current.push_str(line);
         }
@@ -112,6 +206,11 @@ pub enum BlockerCode {
     InputDisabled,
     NotXiaomi,
     Unauthorized,
+    /// `dumpsys account` failed or was incomplete: whether a Mi or Google account is on
+    /// the phone is unknown. Not in issue 3's list; added (docs/inspect.md) because no
+    /// listed code means "unknown", and calling it `mi_account_signed_in` would send
+    /// the operator to the owner for what is a retry.
+    AccountsUnreadable,
 }
 
 /// One blocker: a code for programs, a message for people, and what the operator does.
@@ -220,25 +319,35 @@ impl Inspection {
     }
 }
 
-/// Builds the report from the batch's sections (pure: tested on captured output).
-pub fn assess(serial: &str, sections: &[(String, String)]) -> Inspection {
+/// Builds the report from the batch's sections (pure: tested on captured output). A
+/// section that failed leaves its facts `None` and becomes a blocker: a failed read is
+/// never "nothing there".
+pub fn assess(serial: &str, sections: &[Section]) -> Inspection {
     let get = |name: &str| section(sections, name);
     let props: Props = parse_getprop(get("getprop").unwrap_or(""));
     let id: Identity = identity(&props);
-    let acc: Option<AccountSummary> =
-        get("account").map(|t| accounts::summarize(&accounts::parse_dumpsys_account(t)));
-    let owner = get("owners").and_then(policy::device_owner);
-    let nfr = get("user").map(policy::no_factory_reset);
+    let acc: Result<AccountSummary, Unreadable> =
+        accounts_of(sections).map(|a| accounts::summarize(&a));
+    let owner = device_owner_of(sections);
+    let nfr = no_factory_reset_of(sections);
     let lock = get("lock").and_then(policy::screen_lock);
     let imei = get("imei")
         .and_then(imei::imei_from_parcel)
         .or_else(|| imei::imei_from_props(&props));
     let input = policy::input_allowed(&props, id.is_xiaomi);
-    let google = acc.as_ref().map(|a| a.google_accounts);
+    let google = acc.as_ref().ok().map(|a| a.google_accounts);
     let frp = google.map(|g| policy::frp_armed(g, lock));
 
     let mut r = Inspection::empty(serial, DeviceState::Device.as_str());
-    r.blockers = blockers(&id, acc.as_ref(), lock, frp, owner.as_deref(), nfr, input);
+    r.blockers = blockers(&Facts {
+        id: &id,
+        acc: acc.as_ref(),
+        lock,
+        frp,
+        owner: owner.as_ref(),
+        no_factory_reset: nfr.as_ref(),
+        input,
+    });
     r.manufacturer = id.manufacturer;
     r.brand = id.brand;
     r.model = id.model;
@@ -248,28 +357,35 @@ pub fn assess(serial: &str, sections: &[(String, String)]) -> Inspection {
     r.region = id.region;
     r.xiaomi = Some(id.is_xiaomi);
     r.imei = imei;
-    r.mi_account = acc.as_ref().map(|a| MiAccount {
+    r.mi_account = acc.as_ref().ok().map(|a| MiAccount {
         signed_in: a.mi_account.is_some(),
         id: a.mi_account.clone(),
     });
     r.google_accounts = google;
     r.screen_lock = lock;
     r.frp_armed = frp;
-    r.device_owner = owner;
-    r.no_factory_reset = nfr;
+    r.device_owner = owner.ok().flatten();
+    r.no_factory_reset = nfr.ok();
     r.input_allowed = Some(input);
     r
 }
 
-fn blockers(
-    id: &Identity,
-    acc: Option<&AccountSummary>,
+/// What [`blockers`] decides on.
+struct Facts<'a> {
+    id: &'a Identity,
+    acc: Result<&'a AccountSummary, &'a Unreadable>,
     lock: Option<bool>,
     frp: Option<bool>,
-    owner: Option<&str>,
-    no_factory_reset: Option<bool>,
+    owner: Result<&'a Option<String>, &'a Unreadable>,
+    no_factory_reset: Result<&'a bool, &'a Unreadable>,
     input: bool,
-) -> Vec<Blocker> {
+}
+
+/// What to do about a read that failed: the phone is there but a service did not answer.
+const RETRY: &str = "Wait until the phone has finished starting up (unlocked, home screen shown), reconnect the cable, and run inspect again; if it keeps failing, restart the phone.";
+
+fn blockers(f: &Facts<'_>) -> Vec<Blocker> {
+    let id = f.id;
     let mut out = Vec::new();
     let mut add = |code, message: String, action: &str| {
         out.push(Blocker {
@@ -288,7 +404,16 @@ fn blockers(
             "Hand it over with its maker's own procedure; `backup` still works on it.",
         );
     }
-    if let Some(mi) = acc.and_then(|a| a.mi_account.as_deref()) {
+    if let Err(e) = f.acc {
+        add(
+            BlockerCode::AccountsUnreadable,
+            format!(
+                "The phone's accounts could not be read ({e}): whether it is signed in to a Mi account (Find Device) or a Google account (Factory Reset Protection) is unknown."
+            ),
+            RETRY,
+        );
+    }
+    if let Some(mi) = f.acc.ok().and_then(|a| a.mi_account.as_deref()) {
         add(
             BlockerCode::MiAccountSignedIn,
             format!(
@@ -297,9 +422,9 @@ fn blockers(
             "With the owner present, run `mi-offboard signout` (the owner types the Mi account password), or sign out in Settings > Mi Account.",
         );
     }
-    let google = acc.map(|a| a.google_accounts).unwrap_or(0);
-    if frp == Some(true) {
-        let why = if lock == Some(true) {
+    let google = f.acc.map(|a| a.google_accounts).unwrap_or(0);
+    if f.frp == Some(true) {
+        let why = if f.lock == Some(true) {
             "and a screen lock"
         } else {
             "and the screen lock could not be read (assumed set)"
@@ -320,7 +445,16 @@ fn blockers(
             "Remove the Google account(s) in Settings > Accounts & sync before the hand-over.",
         );
     }
-    if owner.is_some() || no_factory_reset == Some(true) {
+    // An unreadable owner list or restriction maps to `device_owner` (issue 3 describes
+    // it as "device owner or no_factory_reset": whatever forbids the reset), with a
+    // message that says it is unknown, not found.
+    let unknown: Vec<String> = [f.owner.err(), f.no_factory_reset.err()]
+        .into_iter()
+        .flatten()
+        .map(ToString::to_string)
+        .collect();
+    let owner = f.owner.ok().and_then(Option::as_deref);
+    if owner.is_some() || f.no_factory_reset == Ok(&true) {
         let what = match owner {
             Some(o) => format!("The phone is managed by a device owner ({o})"),
             None => "A policy forbids factory reset (no_factory_reset)".to_string(),
@@ -330,8 +464,17 @@ fn blockers(
             format!("{what}: it cannot be reset from here."),
             "Ask the organisation that manages the phone to release it (remove the device owner or the restriction).",
         );
+    } else if !unknown.is_empty() {
+        add(
+            BlockerCode::DeviceOwner,
+            format!(
+                "Whether an organisation manages the phone (device owner or no_factory_reset) could not be read ({}): it must not be reset until that is known.",
+                unknown.join("; ")
+            ),
+            RETRY,
+        );
     }
-    if id.is_xiaomi && !input {
+    if id.is_xiaomi && !f.input {
         add(
             BlockerCode::InputDisabled,
             "\"USB debugging (Security settings)\" is off: the tool cannot tap through Xiaomi's sign-out and reset screens.".into(),
@@ -362,7 +505,7 @@ pub async fn inspect(device: &Device, state: &DeviceState) -> Result<Inspection,
         Err(e) => return Err(e.into()),
     };
     let sections = split_sections(&out.stdout_text());
-    if !sections.iter().any(|(n, _)| n == "getprop") {
+    if section(&sections, "getprop").is_none() {
         return Err(InspectError::NoProps {
             serial,
             detail: format!("{} bytes of unexpected output", out.stdout.len()),
@@ -394,6 +537,124 @@ mod tests {
 [ro.mi.os.version.incremental]: [OS2.0.3.0.VNCEUXM]\r\n[ro.product.mod_device]: [houji_eea_global]\r\n\
 [ro.build.version.release]: [15]\r\n[ro.build.version.sdk]: [35]\r\n[persist.security.adbinput]: [1]\r\n";
 
+    const USERS_NONE: &str = "Current user: 0\r\n\r\nUsers:\r\n  UserInfo{0:Owner:c13} serialNo=0 isPrimary=true\r\n    Restrictions:\r\n      none\r\n";
+    const CLEAN_ACCOUNTS: &str =
+        "User UserInfo{0:Owner:c13}:\r\n  Accounts: 0\r\n\r\n  Active Sessions: 0\r\n";
+
+    /// A clean Xiaomi's batch, with section NAME answered by TEXT and exit status CODE.
+    fn clean_with(name: &str, text: &str, code: &str) -> Vec<Section> {
+        let parts = [
+            ("getprop", PROPS_EEA),
+            ("account", CLEAN_ACCOUNTS),
+            ("owners", "no owners\r\n"),
+            ("user", USERS_NONE),
+            (
+                "lock",
+                "User State:\r\n    User 0\r\n        CredentialType: None\r\n",
+            ),
+        ];
+        let out: String = parts
+            .iter()
+            .map(|(n, t)| {
+                if *n == name {
+                    format!("{text}{MARK} {n} {code}\r\n")
+                } else {
+                    format!("{t}{MARK} {n} 0\r\n")
+                }
+            })
+            .collect();
+        split_sections(&out)
+    }
+
+    #[test]
+    fn a_clean_phone_read_in_full_has_no_blockers() {
+        let i = assess("C", &clean_with("getprop", PROPS_EEA, "0"));
+        assert!(i.blockers.is_empty(), "{:?}", i.blockers);
+        assert_eq!(i.mi_account.map(|m| m.signed_in), Some(false));
+        assert_eq!(i.google_accounts, Some(0));
+        assert_eq!(i.frp_armed, Some(false));
+        assert_eq!(i.no_factory_reset, Some(false));
+    }
+
+    /// What phones print when `dumpsys account` fails: each must read as "unknown" (a
+    /// blocker, no account facts), never as "no accounts".
+    #[test]
+    fn a_failed_account_dump_is_unknown_not_signed_out() {
+        let cases = [
+            // Early in boot: the service is not registered yet (dumpsys still exits 0).
+            ("Can't find service: account\n", "0", "Can't find service"),
+            // A service stuck past dumpsys' 10 s budget: partial output, then the banner.
+            (
+                "User UserInfo{0:Owner:c13}:\n  Accounts: 1\n\n*** SERVICE 'account' DUMP TIMEOUT (10000ms) EXPIRED ***\n\n",
+                "0",
+                "DUMP TIMEOUT",
+            ),
+            // dumpsys killed (SIGKILL) halfway: the shell's $? says so.
+            (
+                "User UserInfo{0:Owner:c13}:\n  Acc",
+                "137",
+                "exit status 137",
+            ),
+            // Nothing at all, with a clean exit: no evidence of a dump.
+            ("", "0", "no section for user 0"),
+            // The count disagrees with the lines that follow (output lost in between).
+            (
+                "User UserInfo{0:Owner:c13}:\r\n  Accounts: 2\r\n    Account {name=a@gmail.com, type=com.google}\r\n",
+                "0",
+                "1 readable of 2",
+            ),
+            // The marker's status is missing or garbled.
+            (CLEAN_ACCOUNTS, "", "without an exit status"),
+            (CLEAN_ACCOUNTS, "x", "without an exit status"),
+        ];
+        for (text, code, why) in cases {
+            let i = assess("F", &clean_with("account", text, code));
+            assert_eq!(
+                codes(&i),
+                vec![BlockerCode::AccountsUnreadable],
+                "{text:?} {code}"
+            );
+            assert!(
+                i.blockers[0].message.contains(why),
+                "{}",
+                i.blockers[0].message
+            );
+            assert!(i.blockers[0].action.contains("run inspect again"));
+            assert_eq!(i.mi_account, None);
+            assert_eq!(i.google_accounts, None);
+            assert_eq!(i.frp_armed, None);
+        }
+        // CRLF from a v1 shell changes nothing.
+        let i = assess(
+            "F",
+            &clean_with("account", "Can't find service: account\r\n", "0"),
+        );
+        assert_eq!(codes(&i), vec![BlockerCode::AccountsUnreadable]);
+    }
+
+    #[test]
+    fn a_failed_owner_or_user_read_blocks_as_unknown_management() {
+        for (name, text, code) in [
+            ("owners", "cmd: Can't find service: device_policy\n", "0"),
+            ("owners", "", "255"),
+            (
+                "owners",
+                "Exception occurred while executing 'list-owners':\n",
+                "0",
+            ),
+            ("user", "Can't find service: user\n", "0"),
+            ("user", "Users:\n", "0"),
+            ("user", USERS_NONE, "1"),
+        ] {
+            let i = assess("M", &clean_with(name, text, code));
+            assert_eq!(codes(&i), vec![BlockerCode::DeviceOwner], "{name} {text:?}");
+            assert!(i.blockers[0].message.contains("could not be read"));
+            assert_eq!(i.device_owner, None);
+        }
+        let i = assess("M", &clean_with("user", "Users:\n", "0"));
+        assert_eq!(i.no_factory_reset, None);
+    }
+
     fn codes(i: &Inspection) -> Vec<BlockerCode> {
         i.blockers.iter().map(|b| b.code).collect()
     }
@@ -407,7 +668,7 @@ mod tests {
                 "User UserInfo{0:Owner:c13}:\n  Accounts: 2\n    Account {name=a@gmail.com, type=com.google}\n    Account {name=1234567890, type=com.xiaomi}\n",
             ),
             ("owners", "no owners\n"),
-            ("user", "    Restrictions:\n      none\n"),
+            ("user", USERS_NONE),
             (
                 "lock",
                 "User State:\n    User 0\n        CredentialType: PIN\n",
@@ -453,7 +714,7 @@ mod tests {
             ("getprop", &props),
             ("account", "User UserInfo{0:Owner:c13}:\n  Accounts: 0\n"),
             ("owners", "no owners\n"),
-            ("user", ""),
+            ("user", USERS_NONE),
             (
                 "lock",
                 "/system/bin/sh: dumpsys: lock_settings: inaccessible or not found\n",
@@ -479,13 +740,16 @@ mod tests {
             ),
             (
                 "account",
-                "    Account {name=x@gmail.com, type=com.google}\n",
+                "User UserInfo{0:Owner:c13}:\n  Accounts: 1\n    Account {name=x@gmail.com, type=com.google}\n",
             ),
             (
                 "owners",
                 "1 owner:\nUser  0: admin=com.corp/.Admin,DeviceOwner\n",
             ),
-            ("user", "      no_factory_reset\n"),
+            (
+                "user",
+                "Users:\n  UserInfo{0:Owner:c13} running\n      no_factory_reset\n",
+            ),
             ("lock", "    User 0\n        CredentialType: None\n"),
         ]);
         let i = assess("P", &split_sections(&out));
@@ -514,12 +778,22 @@ mod tests {
         }
         // The marker at the end of a line without newline still closes the section.
         let s = split_sections(&format!("abc{MARK} getprop 0"));
-        assert_eq!(s, vec![("getprop".to_string(), "abc".to_string())]);
-        // A lost account section: no account facts, and no invented blockers.
+        assert_eq!(
+            s,
+            vec![Section {
+                name: "getprop".into(),
+                text: "abc".into(),
+                status: Some(0)
+            }]
+        );
+        // A lost section: no facts, and a blocker saying they are unknown.
         let i = assess("T", &split_sections(&batch(&[("getprop", PROPS_EEA)])));
         assert_eq!(i.mi_account, None);
         assert_eq!(i.frp_armed, None);
-        assert!(i.blockers.is_empty());
+        assert_eq!(
+            codes(&i),
+            vec![BlockerCode::AccountsUnreadable, BlockerCode::DeviceOwner]
+        );
         assert!(batch_command().contains("dumpsys account 2>&1"));
     }
 

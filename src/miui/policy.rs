@@ -27,6 +27,27 @@ pub fn device_owner(list_owners: &str) -> Option<String> {
         })
 }
 
+/// Whether `dpm list-owners` answered with its list: `no owners`, or the `N owner(s):`
+/// header (DevicePolicyManagerServiceShellCommand). Anything else (a usage text, a
+/// `cmd: Can't find service: device_policy`, an exception) says nothing about owners.
+pub fn owners_listed(list_owners: &str) -> bool {
+    list_owners.lines().map(str::trim).any(|l| {
+        l == "no owners"
+            || l.split_once(' ').is_some_and(|(n, rest)| {
+                n.parse::<u32>().is_ok() && (rest == "owner:" || rest == "owners:")
+            })
+    })
+}
+
+/// Whether `dumpsys user` listed user 0 (`UserInfo{0:…}` under `Users:`): only then
+/// does the absence of `no_factory_reset` mean it is not in force.
+pub fn users_listed(dumpsys_user: &str) -> bool {
+    dumpsys_user.lines().any(|l| l.trim() == "Users:")
+        && dumpsys_user
+            .lines()
+            .any(|l| l.trim().starts_with("UserInfo{0:"))
+}
+
 /// Whether `no_factory_reset` is in force: AOSP's `dumpsys user` lists each active
 /// restriction on a line of its own under `Restrictions:` / `Effective restrictions:`
 /// (and `none` when there are none); some releases print a Bundle (`{no_factory_reset=true}`).
@@ -100,6 +121,30 @@ mod tests {
         assert_eq!(device_owner(prof), None);
         assert_eq!(device_owner("Error: unknown command 'list-owners'"), None);
         assert_eq!(device_owner("User  0: admin=,DeviceOwner"), None);
+    }
+
+    #[test]
+    fn an_owner_list_and_a_user_list_must_be_there() {
+        assert!(owners_listed("no owners\r\n"));
+        assert!(owners_listed(
+            "1 owner:\nUser  0: admin=com.corp/.Admin,DeviceOwner\n"
+        ));
+        assert!(owners_listed("2 owners:\n"));
+        for bad in [
+            "",
+            "cmd: Can't find service: device_policy\n",
+            "usage: dpm [subcommand] [options]\n",
+            "Exception occurred while executing 'list-owners':\njava.lang.SecurityException\n",
+            "no owner",
+        ] {
+            assert!(!owners_listed(bad), "{bad:?}");
+        }
+        assert!(users_listed(
+            "Current user: 0\n\nUsers:\n  UserInfo{0:Owner:c13} serialNo=0 isPrimary=true\n"
+        ));
+        assert!(!users_listed("Can't find service: user\n"));
+        assert!(!users_listed("Users:\n"));
+        assert!(!users_listed(""));
     }
 
     #[test]

@@ -78,6 +78,9 @@ pub struct PhoneFaults {
     pub stall: bool,
     /// Extra time for every `uiautomator dump`.
     pub slow_dump: Option<Duration>,
+    /// `dumpsys SERVICE` answers as early in boot, before the service has registered:
+    /// `Can't find service: SERVICE` on stderr and exit status 0, as dumpsys does.
+    pub dumpsys_fail: Option<String>,
 }
 
 /// Everything needed to build one phone.

@@ -228,6 +228,13 @@ fn settings(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
 }
 
 fn dumpsys(sh: &mut Sh, args: &[String], io: &mut Io) -> u8 {
+    if let Some(svc) = args
+        .first()
+        .filter(|a| sh.st.faults.dumpsys_fail.as_ref() == Some(a))
+    {
+        io.errln(format!("Can't find service: {svc}"));
+        return 0;
+    }
     match args.first().map(String::as_str) {
         None | Some("-l") => {
             io.outln("Currently running services:");
