@@ -360,3 +360,31 @@ fn no_phone_exits_5_and_an_offline_one_too() {
         text(&out.stderr)
     );
 }
+
+/// Early in boot `dumpsys account` prints "Can't find service: account" (and exits 0):
+/// inspect must report the accounts as unknown, not the phone as signed out.
+#[test]
+fn inspect_reports_a_failed_account_dump_as_unknown_not_signed_out() {
+    let bench = Bench::start(&["miui14-global"]);
+    bench.phone(0).set_faults(PhoneFaults {
+        dumpsys_fail: Some("account".into()),
+        ..PhoneFaults::default()
+    });
+    let out = bench.run(&["inspect", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let r = json(&out);
+    assert_eq!(codes(&r), vec!["accounts_unreadable"], "{r}");
+    assert_eq!(r["mi_account"], Value::Null);
+    assert_eq!(r["google_accounts"], Value::Null);
+    assert_eq!(r["frp_armed"], Value::Null);
+    let msg = r["blockers"][0]["message"].as_str().unwrap();
+    assert!(msg.contains("Can't find service: account"), "{msg}");
+
+    // The service back: the same phone reads as signed in again.
+    bench.phone(0).set_faults(PhoneFaults::default());
+    let r = json(&bench.run(&["inspect", "--json"]));
+    assert!(
+        codes(&r).contains(&"mi_account_signed_in".to_string()),
+        "{r}"
+    );
+}

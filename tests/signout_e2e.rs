@@ -124,3 +124,24 @@ fn a_pixel_is_refused() {
     assert_eq!(code(&out), 3, "{}", text(&out));
     assert!(text(&out).contains("not a Xiaomi"));
 }
+
+/// A `dumpsys account` that fails ("Can't find service: account", as early in boot)
+/// parses to no accounts; sign-out must refuse, not report "already signed out".
+#[test]
+fn an_unreadable_account_list_is_refused_not_already_signed_out() {
+    for profile in ["miui14-global", "xiaomi-clean"] {
+        let b = Bench::start(profile, |s| s.faults.dumpsys_fail = Some("account".into()));
+        let signed_in = b.signed_in();
+        let out = b.run(&["signout"], Some(PASSWORD));
+        let all = text(&out);
+        assert_eq!(code(&out), 1, "{profile}: {all}");
+        assert!(!all.contains("already signed out"), "{all}");
+        assert!(all.contains("could not read the phone's accounts"), "{all}");
+        assert!(
+            all.contains(&b.serial) && all.contains("run signout again"),
+            "{all}"
+        );
+        assert_eq!(b.counter("taps"), 0, "{profile}");
+        assert_eq!(b.signed_in(), signed_in, "{profile}");
+    }
+}
