@@ -27,15 +27,49 @@ fn main() -> ExitCode {
     let exit = runtime.block_on(async {
         match cli.command {
             Command::Devices(a) => {
-                with(a.adb.resolve(None), |g| async move { cmd::devices::run(a, &g).await }).await
+                with(a.adb.resolve(None), |g| async move {
+                    cmd::devices::run(a, &g).await
+                })
+                .await
             }
-            Command::Inspect(a) => with(a.phone.resolve(), |g| async move { cmd::inspect::run(a, &g).await }).await,
-            Command::Backup(a) => with(a.phone.resolve(), |g| async move { cmd::backup::run(a, &g).await }).await,
-            Command::Signout(a) => with(a.phone.resolve(), |g| async move { cmd::signout::run(a, &g).await }).await,
-            Command::Reset(a) => with(a.phone.resolve(), |g| async move { cmd::reset::run(a, &g).await }).await,
+            Command::Inspect(a) => {
+                with(a.phone.resolve(), |g| async move {
+                    cmd::inspect::run(a, &g).await
+                })
+                .await
+            }
+            Command::Backup(a) => {
+                with(a.phone.resolve(), |g| async move {
+                    cmd::backup::run(a, &g).await
+                })
+                .await
+            }
+            Command::Signout(a) => {
+                with(a.phone.resolve(), |g| async move {
+                    cmd::signout::run(a, &g).await
+                })
+                .await
+            }
+            Command::Reset(a) => {
+                with(a.phone.resolve(), |g| async move {
+                    cmd::reset::run(a, &g).await
+                })
+                .await
+            }
             Command::Cloud(a) => cmd::cloud::run(a).await,
-            Command::Run(a) => with(a.phone.resolve(), |g| async move { cmd::run::run(a, &g).await }).await,
-            Command::Bench(a) => with(a.adb.resolve(None), |g| async move { cmd::bench::run(a, &g).await }).await,
+            Command::Run(a) => {
+                with(
+                    a.phone.resolve(),
+                    |g| async move { cmd::run::run(a, &g).await },
+                )
+                .await
+            }
+            Command::Bench(a) => {
+                with(a.adb.resolve(None), |g| async move {
+                    cmd::bench::run(a, &g).await
+                })
+                .await
+            }
             Command::History(a) => cmd::history::run(a),
         }
     });

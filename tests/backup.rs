@@ -66,7 +66,13 @@ impl Bench {
         c.env("HOME", self.server.home())
             .env_remove("ANDROID_SERIAL")
             .env_remove("ADB_SERVER_SOCKET")
-            .args(["backup", "-P", &self.server.port.to_string(), "-s", &self.serial])
+            .args([
+                "backup",
+                "-P",
+                &self.server.port.to_string(),
+                "-s",
+                &self.serial,
+            ])
             .args(["--timeout", &timeout.to_string()])
             .args(args);
         c.output().await.expect("run mi-offboard")

@@ -322,7 +322,10 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
     }
     eprintln!(
         "{}\n",
-        wrap(&policy_in_force(&policy, args.policy.as_deref(), &intake), 88)
+        wrap(
+            &policy_in_force(&policy, args.policy.as_deref(), &intake),
+            88
+        )
     );
     let journal = open_journal(&args.journey.dest)?;
     let (lines, shared) = setup(&args.journey, global).await?;
