@@ -60,14 +60,20 @@ impl Bench {
         self.phone.phone().sdcard_dir()
     }
 
-    /// Runs the binary: `mi-offboard -P PORT -s SERIAL --timeout T backup ARGS…`.
+    /// Runs the binary: `mi-offboard backup -P PORT -s SERIAL --timeout T ARGS…`.
     async fn cli(&self, timeout: u64, args: &[&str]) -> std::process::Output {
         let mut c = tokio::process::Command::new(common::AdbServer::bin("mi-offboard"));
         c.env("HOME", self.server.home())
             .env_remove("ANDROID_SERIAL")
             .env_remove("ADB_SERVER_SOCKET")
-            .args(["-P", &self.server.port.to_string(), "-s", &self.serial])
-            .args(["--timeout", &timeout.to_string(), "backup"])
+            .args([
+                "backup",
+                "-P",
+                &self.server.port.to_string(),
+                "-s",
+                &self.serial,
+            ])
+            .args(["--timeout", &timeout.to_string()])
             .args(args);
         c.output().await.expect("run mi-offboard")
     }

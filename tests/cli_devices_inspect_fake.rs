@@ -109,7 +109,7 @@ fn no_server_and_no_adb_to_start_one_exits_1() {
         .env("PATH", empty.path())
         .env_remove("ANDROID_SERIAL")
         .env_remove("ADB_SERVER_SOCKET")
-        .args(["-P", &port.to_string(), "devices"])
+        .args(["devices", "-P", &port.to_string()])
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));

@@ -97,7 +97,16 @@ fn interlock_confirm_must_name_this_phone() {
 fn interlock_backup_or_waiver_is_required() {
     let b = Bench::start("miui14-global", |_| {});
     let sn = serialno(&b);
-    refused(&b, &["reset", "--confirm", &sn], "no backup");
+    // Neither --backup nor --no-backup: a usage error from clap, before any phone is asked.
+    let out = b.run(&["reset", "--confirm", &sn], Some(PASSWORD));
+    assert_eq!(code(&out), 2, "{}", text(&out));
+    assert!(
+        text(&out).contains("--no-backup <REASON>"),
+        "{}",
+        text(&out)
+    );
+    assert_eq!(b.state()["wiped"], false);
+    assert_eq!(b.counter("taps"), 0, "nothing changed");
     let empty = b.dir.path().join("nobackup");
     std::fs::create_dir_all(&empty).unwrap();
     refused(

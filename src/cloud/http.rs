@@ -228,12 +228,15 @@ impl Http {
         let url = base.join(location).map_err(|_| CloudError::Protocol {
             step,
             host: host_of(base),
-            what: format!("{:?} is not a usable address", clean(location)),
+            what: format!(
+                "{:?} is not a usable address",
+                clean(without_query(location))
+            ),
         })?;
         if !self.trust.allows(&url) {
             return Err(CloudError::OffHost {
                 step,
-                url: clean(url.as_str()),
+                url: shown(&url),
             });
         }
         Ok(url)
@@ -352,7 +355,7 @@ impl Http {
         match target {
             Some(t) if !self.trust.allows(&t) => Err(CloudError::OffHost {
                 step,
-                url: clean(t.as_str()),
+                url: shown(&t),
             }),
             _ => Err(CloudError::Protocol {
                 step,
@@ -405,8 +408,26 @@ pub(crate) fn host_of(url: &Url) -> String {
     match (url.host_str(), url.port()) {
         (Some(h), Some(p)) => format!("{h}:{p}"),
         (Some(h), None) => h.to_string(),
-        _ => url.to_string(),
+        _ => format!("{}:", url.scheme()),
     }
+}
+
+/// A URL as errors may show it: scheme, host and path only. Xiaomi's redirect and STS
+/// addresses carry `ticket`, `nonce`, `_ssign` and `clientSign` in the query, and an
+/// error's text reaches stderr, the journal and the customer's report.
+/// User names and passwords in the authority are left out as well.
+fn shown(url: &Url) -> String {
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_string(),
+        _ => String::new(),
+    };
+    clean(&format!("{}://{host}{}", url.scheme(), url.path()))
+}
+
+/// A server-given location up to its query or fragment, for the same reason.
+fn without_query(location: &str) -> &str {
+    location.split(['?', '#']).next().unwrap_or_default()
 }
 
 impl Reply {
@@ -529,6 +550,35 @@ mod tests {
             headers: Default::default(),
             body: body.as_bytes().to_vec(),
             content_type: ct.into(),
+        }
+    }
+
+    #[test]
+    fn urls_in_errors_keep_no_query_fragment_or_credentials() {
+        let u = Url::parse(
+            "https://user:pw@evil.example:8443/sts/login?ticket=T1CK3T&nonce=N0NC3&clientSign=S1GN#frag",
+        )
+        .unwrap();
+        assert_eq!(shown(&u), "https://evil.example:8443/sts/login");
+        assert_eq!(without_query("/pass/x?_ssign=S1GN#f"), "/pass/x");
+        assert_eq!(without_query("?ticket=T"), "");
+    }
+
+    #[tokio::test]
+    async fn an_off_host_location_is_named_without_its_query() {
+        let endpoints = Endpoints::new("http://127.0.0.1:9", "http://127.0.0.1:9").unwrap();
+        let http = Http::new(endpoints, HttpOptions::default()).unwrap();
+        let e = http
+            .account_url(
+                Step::OpenSignIn,
+                "https://evil.example/sts?ticket=T1CK3T&nonce=N0NC3&_ssign=S1GN",
+            )
+            .unwrap_err();
+        assert!(matches!(e, CloudError::OffHost { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains("https://evil.example/sts"), "{text}");
+        for secret in ["T1CK3T", "N0NC3", "S1GN", "ticket", "?"] {
+            assert!(!text.contains(secret), "{secret} in {text}");
         }
     }
 

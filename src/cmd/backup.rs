@@ -12,7 +12,7 @@ use mi_offboard::exit::Exit;
 use mi_offboard::progress::Reporter;
 
 use super::common;
-use crate::cli::Global;
+use crate::cli::{Global, PhoneArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct BackupArgs {
@@ -29,7 +29,25 @@ pub struct BackupArgs {
     /// Print the summary as JSON on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub phone: PhoneArgs,
 }
+
+pub const HELP: &str = "\
+Examples:
+  mi-offboard backup -s 4f8e2a1c --dest /srv/backups/4f8e2a1c
+  mi-offboard backup -s 4f8e2a1c --dest /srv/backups/4f8e2a1c   # again: resumes
+  mi-offboard backup --dest ./b --include WhatsApp/Media --include /sdcard/Notes
+  mi-offboard backup --dest ./b --all --json
+
+Needs no password; changes nothing on the phone.
+
+Exit codes:
+  0  complete: every file copied and verified against the phone
+  1  incomplete (some files failed: run the same command again) or another error
+  2  usage error; several phones are connected and none was chosen with -s
+  3  refused before copying: DIR is not writable or the files will not fit
+  5  the phone was unplugged or stopped answering (rerun to resume)";
 
 /// Progress on stderr while a terminal watches; hidden otherwise.
 struct Bar {

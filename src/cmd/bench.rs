@@ -1,7 +1,9 @@
 //! `mi-offboard bench --dest DIR [--policy FILE] [--intake FILE] [--until-idle SECONDS]`:
 //! every phone plugged in goes through the journey under the bench policy, one progress
 //! line per phone, a summary table on stdout at the end. Also the progress lines that
-//! `run` uses for its one phone.
+//! `run` uses for its one phone. The bench takes no `-s`: it processes every phone
+//! plugged in, so it refuses `-s`, warns that ANDROID_SERIAL is ignored, and prints the
+//! policy in force before any phone is touched.
 
 use std::collections::HashMap;
 use std::io::IsTerminal;
@@ -12,7 +14,7 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mi_offboard::bench::intake::Intake;
 use mi_offboard::bench::phone::{AdbFactory, AdbWatch, CloudSetup, Shared};
-use mi_offboard::bench::policy::Policy;
+use mi_offboard::bench::policy::{BackupWhen, CloudRule, GoogleRule, MiAccountRule, Policy};
 use mi_offboard::bench::run::{self, BenchConfig, BenchEvents, BenchSummary};
 use mi_offboard::cloud::{ClientOptions, Endpoints};
 use mi_offboard::exit::Exit;
@@ -23,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::cloud::{Terminal, Urls};
 use super::common;
-use crate::cli::Global;
+use crate::cli::{AdbArgs, Global};
 
 /// What `run` and `bench` both take: where everything goes, the recipes, the output
 /// form and the account service's addresses.
@@ -57,13 +59,50 @@ pub struct BenchArgs {
     /// "Allow USB debugging?" to be accepted keeps the bench waiting).
     #[arg(long, value_name = "SECONDS")]
     pub until_idle: Option<u64>,
+    /// Not taken: declared only to refuse it with a sentence rather than clap's bare
+    /// "unexpected argument" (an operator typing it believes one phone is affected).
+    #[arg(short = 's', long = "serial", hide = true, value_parser = refuse_serial)]
+    pub serial: Option<String>,
+    #[command(flatten)]
+    pub adb: AdbArgs,
 }
+
+fn refuse_serial(_: &str) -> Result<String, String> {
+    Err("bench processes EVERY phone plugged in and takes no -s; \
+         for one phone use `mi-offboard run -s SERIAL --dest DIR`"
+        .to_owned())
+}
+
+pub const HELP: &str = "\
+Examples:
+  mi-offboard bench --dest /srv/bench/today                   # the default policy
+  mi-offboard bench --dest /srv/bench/today --policy shop.toml
+  mi-offboard bench --dest /srv/intake --policy desk.toml --intake batch.toml
+  mi-offboard bench --dest /srv/bench/today --until-idle 60 --json   # for scripts
+
+There is no -s: EVERY phone plugged in is processed (ANDROID_SERIAL is ignored, with a
+warning). For one phone, use `mi-offboard run -s SERIAL --dest DIR`.
+
+Passwords: the owners' Mi account passwords come only from the intake file (--intake),
+one entry per phone; the bench asks for none and does not read MI_PASSWORD. Xiaomi's
+verification codes are asked on the terminal, or read from standard input.
+
+Exit codes (the most specific among the phones' outcomes):
+  0  every phone done, or none needed work
+  1  a phone failed for another reason, or the adb server's device list was lost
+  2  usage error: -s given, or a bad --policy or --intake file
+  3  a phone was refused (owner action needed); nothing was changed on it
+  4  a password, verification code or captcha answer was refused
+  5  a phone was unplugged or stopped answering mid-way: run the bench again to resume";
 
 /// One indicatif line per phone on stderr; plain lines when stderr is not a terminal.
 pub struct Lines {
     multi: MultiProgress,
     bars: Mutex<HashMap<String, ProgressBar>>,
     models: Mutex<HashMap<String, String>>,
+    /// The last plain line per phone: the journey and the flow under it both announce
+    /// a step ("reset", then "reset" again), which a log should show once.
+    said: Mutex<HashMap<String, String>>,
     plain: bool,
 }
 
@@ -79,6 +118,7 @@ impl Lines {
             multi,
             bars: Mutex::new(HashMap::new()),
             models: Mutex::new(HashMap::new()),
+            said: Mutex::new(HashMap::new()),
             plain,
         }
     }
@@ -118,9 +158,16 @@ impl Lines {
     }
 
     fn say(&self, serial: &str, text: &str) {
-        if self.plain {
-            eprintln!("{} {text}", self.prefix(serial));
+        if !self.plain {
+            return;
         }
+        if let Ok(mut said) = self.said.lock() {
+            if said.get(serial).is_some_and(|last| last == text) {
+                return;
+            }
+            said.insert(serial.to_owned(), text.to_owned());
+        }
+        eprintln!("{} {text}", self.prefix(serial));
     }
 }
 
@@ -267,6 +314,19 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
         Some(p) => Intake::load(p).map_err(|e| common::fail(&e))?,
         None => Intake::default(),
     };
+    if std::env::var_os("ANDROID_SERIAL").is_some_and(|s| !s.is_empty()) {
+        eprintln!(
+            "mi-offboard: warning: ANDROID_SERIAL is set but ignored: the bench processes \
+             EVERY phone plugged in (for one phone use `mi-offboard run -s SERIAL`)"
+        );
+    }
+    eprintln!(
+        "{}\n",
+        wrap(
+            &policy_in_force(&policy, args.policy.as_deref(), &intake),
+            88
+        )
+    );
     let journal = open_journal(&args.journey.dest)?;
     let (lines, shared) = setup(&args.journey, global).await?;
     let tracker = shared.adb.track().await.map_err(|e| common::fail_adb(&e))?;
@@ -289,6 +349,75 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
     .await;
     print_summary(&summary, args.journey.json);
     Ok(summary.exit())
+}
+
+/// The policy as one paragraph an operator reads before any phone is touched.
+fn policy_in_force(policy: &Policy, file: Option<&std::path::Path>, intake: &Intake) -> String {
+    let source = match file {
+        Some(f) => format!("from {}", f.display()),
+        None => "the default refurbisher's; change it with --policy FILE".to_owned(),
+    };
+    let backup = match policy.backup {
+        BackupWhen::Never => format!(
+            "no backup (each report records the waiver: {:?})",
+            policy.no_backup_reason
+        ),
+        BackupWhen::Always => {
+            "every phone is backed up first; one whose backup fails is not reset".to_owned()
+        }
+        BackupWhen::OwnerPresent => {
+            "phones with an intake entry are backed up first, the others are not".to_owned()
+        }
+    };
+    let mi = match policy.mi_account {
+        MiAccountRule::Refuse => "refused (owner action needed)",
+        MiAccountRule::SignOutWithIntake => {
+            "signed out when the intake file holds the owner's password, else refused"
+        }
+    };
+    let google = match policy.google_account {
+        GoogleRule::Refuse => "refused",
+        GoogleRule::RefuseIfFrp => "refused when it would arm reset protection (screen lock)",
+    };
+    let reset = if policy.reset {
+        "factory reset is ON: every other phone is erased without further questions"
+    } else {
+        "factory reset is off: no phone is erased"
+    };
+    let cloud = match policy.cloud_delete {
+        CloudRule::Never => "never",
+        CloudRule::WhenIntakeConfirms => "only when the intake entry confirms the account id",
+    };
+    let owners = match intake.phones.len() {
+        0 => "no intake file".to_owned(),
+        1 => "1 intake entry".to_owned(),
+        n => format!("{n} intake entries"),
+    };
+    format!(
+        "Bench policy ({source}): {backup}. Phones signed in to a Mi account: {mi}. \
+         Phones with a Google account: {google}. Then {reset}. Cloud account deletion: \
+         {cloud}. {owners}. Every phone plugged in is processed."
+    )
+}
+
+/// TEXT broken into lines of at most WIDTH characters at spaces (a longer word stays
+/// whole on its own line).
+fn wrap(text: &str, width: usize) -> String {
+    let mut out = String::new();
+    let mut line_len = 0;
+    for word in text.split_whitespace() {
+        let n = word.chars().count();
+        if line_len > 0 && line_len + 1 + n > width {
+            out.push('\n');
+            line_len = 0;
+        } else if line_len > 0 {
+            out.push(' ');
+            line_len += 1;
+        }
+        out.push_str(word);
+        line_len += n;
+    }
+    out
 }
 
 fn print_summary(summary: &BenchSummary, json: bool) {

@@ -14,6 +14,8 @@ use mi_offboard::cloud::{
 use mi_offboard::exit::{Exit, HasExit};
 use mi_offboard::secret;
 
+use crate::password_help;
+
 /// Environment variable read for the password when no --password-file is given.
 pub const PASSWORD_ENV: &str = "MI_PASSWORD";
 
@@ -23,15 +25,77 @@ pub struct CloudArgs {
     pub command: CloudCommand,
 }
 
+pub const HELP: &str = "\
+Examples:
+  mi-offboard cloud lock-status --imei 861234567890123
+  mi-offboard cloud delete --user 6203145003 --confirm 6203145003
+  mi-offboard cloud delete --help                     # passwords, codes, exit codes
+
+Only `cloud delete` needs a password (see its help).
+
+Exit codes:
+  0  done (deletion scheduled; or Xiaomi answered the lock check, locked or not)
+  1  anything else (network, an unexpected answer from Xiaomi)
+  2  usage error (bad IMEI or URL; no password available)
+  3  refused, nothing deleted: --confirm differs, a phone still has Find Device on
+  4  password, verification code or captcha answer refused";
+
 #[derive(Debug, clap::Subcommand)]
 pub enum CloudCommand {
     /// Delete the owner's Xiaomi account. Refuses unless --confirm repeats the account
     /// and while any phone still has Find Device on for it (sign those out first).
+    ///
+    /// Signs in to the owner's Xiaomi account as a browser would (verification code by
+    /// SMS or email, captcha when Xiaomi wants one), lists the phones bound to it, and
+    /// schedules the account's deletion. Refuses, with nothing deleted, unless --confirm
+    /// repeats the account and while any phone still has Find Device on for it: sign
+    /// those phones out first (`mi-offboard signout`), or a reset phone stays locked.
+    #[command(after_help = DELETE_HELP)]
     Delete(DeleteArgs),
     /// Check whether a phone is activation-locked to a Mi account (no sign-in needed).
     /// Exit 0 whenever Xiaomi answered, locked or not: the answer is printed.
+    ///
+    /// Asks Xiaomi's Find Device service, anonymously, whether the phone with this IMEI
+    /// is activation-locked to a Mi account. A locked phone is an answer, not a failure:
+    /// the exit code is 0 whenever Xiaomi answered; read the sentence or `locked` in the
+    /// JSON.
+    #[command(after_help = LOCK_HELP)]
     LockStatus(LockStatusArgs),
 }
+
+const DELETE_HELP: &str = concat!(
+    "\
+Examples:
+  mi-offboard cloud delete --user 6203145003 --confirm 6203145003
+  mi-offboard cloud delete --user owner@example.com --confirm owner@example.com \\
+      --password-file pw.txt --code-via email --captcha-dir ~/captchas
+
+Verification codes and captcha answers are asked on the terminal, or read line by line
+from standard input when it is not one.
+
+",
+    password_help!(),
+    "
+Exit codes:
+  0  the account is scheduled for deletion (the date is printed)
+  1  anything else (network, an unexpected answer from Xiaomi)
+  2  usage error (a bad URL); no password available
+  3  refused, nothing deleted: --confirm differs from --user, a phone still has Find
+     Device on, too many codes asked, or the account is restricted
+  4  password, verification code or captcha answer refused; or no such account"
+);
+
+const LOCK_HELP: &str = "\
+Examples:
+  mi-offboard cloud lock-status --imei 861234567890123
+  mi-offboard cloud lock-status --imei 861234567890123 --json | jq .locked
+
+Needs no password and no sign-in.
+
+Exit codes:
+  0  Xiaomi answered, locked or not (the answer is printed)
+  1  anything else (network, an unexpected answer from Xiaomi)
+  2  usage error: the IMEI is not 15 digits, or a bad URL";
 
 #[derive(Debug, clap::Args)]
 pub struct DeleteArgs {

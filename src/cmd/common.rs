@@ -7,6 +7,16 @@ use mi_offboard::exit::{Exit, HasExit};
 
 use crate::cli::Global;
 
+/// Where the Mi account password comes from, said the same way in every command's help.
+#[macro_export]
+macro_rules! password_help {
+    () => {
+        "Password: the Mi account password comes from --password-file FILE (its first line),
+else the environment variable MI_PASSWORD, else a hidden prompt on a terminal. It is
+never taken from the command line, where every user of the computer could read it.\n"
+    };
+}
+
 /// Prints a usage error and returns its code.
 pub fn usage(msg: &str) -> Exit {
     eprintln!("mi-offboard: {msg}");
@@ -62,4 +72,35 @@ pub async fn connect(global: &Global) -> Result<Adb, AdbError> {
 /// The phone this command works on.
 pub async fn select(adb: &Adb, global: &Global) -> Result<(Device, DeviceInfo), AdbError> {
     adb.select(global.serial.as_deref()).await
+}
+
+/// The exit code a journey's report recorded, unchanged: 2 (missing input) stays 2.
+/// An unknown number (a newer or damaged journal) is "anything else".
+pub fn exit_of(code: i32) -> Exit {
+    [
+        Exit::Ok,
+        Exit::Other,
+        Exit::Usage,
+        Exit::Refused,
+        Exit::Credentials,
+        Exit::PhoneLost,
+    ]
+    .into_iter()
+    .find(|e| e.code() == code)
+    .unwrap_or(Exit::Other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_recorded_exit_code_passes_through_unchanged() {
+        for code in 0..=5 {
+            assert_eq!(exit_of(code).code(), code);
+        }
+        for odd in [-1, 6, 42, i32::MAX] {
+            assert_eq!(exit_of(odd), Exit::Other);
+        }
+    }
 }

@@ -8,14 +8,30 @@ use mi_offboard::miui::{self, OsInfo};
 use serde::Serialize;
 
 use super::common;
-use crate::cli::Global;
+use crate::cli::{AdbArgs, Global};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print JSON on stdout instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub adb: AdbArgs,
 }
+
+pub const HELP: &str = "\
+Examples:
+  mi-offboard devices
+  mi-offboard devices --json | jq -r '.[] | select(.xiaomi) | .serial'
+  mi-offboard devices -P 5038            # an adb server on another port
+
+Needs no password.
+
+Exit codes:
+  0  the list was printed (also when no phone is connected)
+  1  the adb server could not be reached or started
+  2  usage error (bad option)
+  5  a phone stopped answering while it was asked";
 
 /// One phone as `devices --json` prints it.
 #[derive(Debug, Serialize)]

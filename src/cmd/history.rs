@@ -22,6 +22,19 @@ pub struct HistoryArgs {
     pub csv: bool,
 }
 
+pub const HELP: &str = "\
+Examples:
+  mi-offboard history --dest /srv/bench/today
+  mi-offboard history --dest /srv/bench/today --csv > today.csv
+  mi-offboard history --dest /srv/bench/today --json | jq '.[] | select(.exit_code != 0)'
+
+Needs no password; talks to no phone.
+
+Exit codes:
+  0  the list was printed
+  1  the journal could not be read
+  2  usage error; no journal.sqlite in DIR";
+
 pub fn run(args: HistoryArgs) -> Exit {
     // Reading must not create an empty journal where there was none.
     if !args.dest.join(FILE_NAME).is_file() {

@@ -8,14 +8,31 @@ use mi_offboard::exit::Exit;
 use mi_offboard::miui::{self, Inspection};
 
 use super::common;
-use crate::cli::Global;
+use crate::cli::{Global, PhoneArgs};
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// Print JSON on stdout instead of a report for people.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub phone: PhoneArgs,
 }
+
+pub const HELP: &str = "\
+Examples:
+  mi-offboard inspect                        # the only phone connected
+  mi-offboard inspect -s 4f8e2a1c
+  mi-offboard inspect -s 4f8e2a1c --json | jq .blockers
+
+Needs no password; changes nothing on the phone.
+
+Exit codes:
+  0  the phone was read (whether or not something blocks its hand-over)
+  1  anything else (the adb server could not be reached, ...)
+  2  usage error; several phones are connected and none was chosen with -s
+  3  the phone is unauthorized: accept \"Allow USB debugging?\" on it
+  5  no phone, or it is offline, was unplugged or stopped answering";
 
 pub async fn run(args: Args, global: &Global) -> Exit {
     let adb = match common::connect(global).await {

@@ -15,13 +15,14 @@ use mi_offboard::report::{Report, StepKind};
 use super::bench::{JourneyArgs, host_name, open_journal, setup, stop_on_ctrl_c};
 use super::common;
 use super::signout::password_source;
-use crate::cli::Global;
+use crate::cli::{Global, PhoneArgs};
+use crate::password_help;
 
 #[derive(Debug, clap::Args)]
 pub struct RunArgs {
     #[command(flatten)]
     pub journey: JourneyArgs,
-    /// The phone's serial, typed again to confirm which phone is erased [else asked].
+    /// The phone's adb serial, typed again to confirm which phone is erased [else asked].
     #[arg(long, value_name = "SERIAL")]
     pub confirm: Option<String>,
     /// Read the Mi account password from the first line of this file [else MI_PASSWORD,
@@ -41,7 +42,43 @@ pub struct RunArgs {
     /// Print the plan and exit without changing anything.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub phone: PhoneArgs,
 }
+
+pub const HELP: &str = concat!(
+    "\
+Examples:
+  mi-offboard run -s 4f8e2a1c --dest /srv/handover --dry-run      # the plan only
+  mi-offboard run -s 4f8e2a1c --dest /srv/handover                # asks what it needs
+  mi-offboard run -s 4f8e2a1c --dest /srv/handover --delete-cloud-account
+  mi-offboard run -s 4f8e2a1c --dest /srv/handover --confirm 4f8e2a1c \\
+      --password-file pw.txt --no-backup \"owner declined\"         # unattended
+
+Questions, all asked up front in this order, before anything on the phone changes
+(each one skipped when its flag gives the answer):
+  1. with --delete-cloud-account: the Xiaomi account id, typed to confirm its deletion
+     (--confirm-account ID);
+  2. when the plan resets the phone: its adb serial, typed to confirm (--confirm SERIAL;
+     only the adb serial shown by `mi-offboard devices` is accepted);
+  3. when the phone is signed in to a Mi account, or the cloud account is deleted: the
+     Mi account password (--password-file, MI_PASSWORD).
+After that it asks nothing but Xiaomi's verification codes and captchas. When standard
+input is not a terminal, the questions are not asked: a missing answer is exit 2, and
+codes are read from standard input line by line.
+
+",
+    password_help!(),
+    "
+Exit codes (the report's code, unchanged):
+  0  every planned step done and verified
+  1  a step failed for another reason (a screen not recognised, ...)
+  2  usage error, or an answer is missing (no password, no --confirm when not asked)
+  3  refused by a precondition or an interlock, nothing changed; or --confirm /
+     --confirm-account do not match the phone
+  4  a password, verification code or captcha answer was refused
+  5  the phone was unplugged or stopped answering: run the same command to resume"
+);
 
 /// Asks a question on the terminal, or reads a line from standard input when it is
 /// not one. None when nothing can be read.
@@ -87,13 +124,7 @@ fn print_report(report: &Report, dest: &std::path::Path, json: bool) -> Exit {
         println!("report: {}", dir.join("report.json").display());
         println!("certificate: {}", dir.join("report.html").display());
     }
-    match report.outcome.exit_code {
-        0 => Exit::Ok,
-        3 => Exit::Refused,
-        4 => Exit::Credentials,
-        5 => Exit::PhoneLost,
-        _ => Exit::Other,
-    }
+    common::exit_of(report.outcome.exit_code)
 }
 
 pub async fn run(args: RunArgs, global: &Global) -> Exit {

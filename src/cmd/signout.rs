@@ -14,7 +14,8 @@ use mi_offboard::progress::Silent;
 use mi_offboard::secret::{self, SecretError, SecretString};
 
 use super::common;
-use crate::cli::Global;
+use crate::cli::{Global, PhoneArgs};
+use crate::password_help;
 
 /// The environment variable the password may come from.
 pub const PASSWORD_ENV: &str = "MI_PASSWORD";
@@ -23,7 +24,30 @@ pub const PASSWORD_ENV: &str = "MI_PASSWORD";
 pub struct SignoutArgs {
     #[command(flatten)]
     pub ui: UiArgs,
+    #[command(flatten)]
+    pub phone: PhoneArgs,
 }
+
+pub const HELP: &str = concat!(
+    "\
+Examples:
+  mi-offboard signout -s 4f8e2a1c                       # asks for the password (hidden)
+  mi-offboard signout -s 4f8e2a1c --password-file pw.txt
+  MI_PASSWORD=... mi-offboard signout --json
+
+",
+    password_help!(),
+    "It is needed only while the phone is signed in to a Mi account.
+
+Exit codes:
+  0  signed out and verified (or the phone was already signed out)
+  1  a screen was not the expected one: the flow stopped, the evidence is saved
+  2  usage error; no password available; several phones and no -s
+  3  refused, nothing changed: USB debugging (Security settings) is off, not a Xiaomi,
+     or the phone is unauthorized
+  4  Xiaomi's dialog refused the password: the phone is still signed in
+  5  the phone was unplugged or stopped answering"
+);
 
 /// Options shared by the commands that drive the phone's screens.
 #[derive(Debug, Clone, clap::Args)]

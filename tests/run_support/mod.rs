@@ -109,11 +109,12 @@ impl Shop {
         p
     }
 
-    /// `mi-offboard ARGS… -P PORT` with the service's URLs, stdin fed with STDIN.
+    /// `mi-offboard ARGS…` against this shop's adb server (ANDROID_ADB_SERVER_PORT, so
+    /// commands that take no adb options work too) with the service's URLs.
     pub fn command(&self, args: &[&str]) -> Command {
         let mut c = Command::new(AdbServer::bin("mi-offboard"));
         c.args(args)
-            .args(["-P", &self.server.port.to_string()])
+            .env("ANDROID_ADB_SERVER_PORT", self.server.port.to_string())
             .env("HOME", self.server.home())
             .env("MI_ACCOUNT_URL", &self.account_url)
             .env("MI_FIND_URL", &self.account_url)
