@@ -2,7 +2,7 @@
 //! steps that started and never ended are, and a process killed with SIGKILL in the
 //! middle of writing leaves a journal that opens and resumes.
 
-use mi_offboard::report::journal::{Journal, JourneyStart, StepEnd};
+use mi_offboard::report::journal::{Identity, Journal, JournalError, JourneyStart, StepEnd};
 use mi_offboard::report::{Outcome, OutcomeStatus, StepKind, StepResult};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,6 +19,7 @@ fn start(serial: &str) -> JourneyStart {
             StepKind::Reset,
         ],
         host: "test-host".to_owned(),
+        pid: std::process::id(),
     }
 }
 
@@ -129,8 +130,12 @@ fn done_journey_is_closed_and_the_next_run_starts_afresh() {
     let log = journal.open_journey(&start("SER3")).unwrap();
     let id = log.begin(StepKind::Inspect).unwrap();
     log.end(id, &StepEnd::ok(None)).unwrap();
-    log.set_identity(Some("861234567890123"), Some("Redmi Note 13"))
-        .unwrap();
+    log.set_identity(&Identity {
+        hardware_serial: Some("a1b2c3d4".to_owned()),
+        imei: Some("861234567890123".to_owned()),
+        model: Some("Redmi Note 13".to_owned()),
+    })
+    .unwrap();
     log.record_outcome(&outcome(OutcomeStatus::Done, 0))
         .unwrap();
     let next = journal.open_journey(&start("SER3")).unwrap();
@@ -145,6 +150,7 @@ fn done_journey_is_closed_and_the_next_run_starts_afresh() {
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].status, Some(OutcomeStatus::Done));
     assert_eq!(history[0].imei.as_deref(), Some("861234567890123"));
+    assert_eq!(history[0].hardware_serial.as_deref(), Some("a1b2c3d4"));
     assert_eq!(history[0].model.as_deref(), Some("Redmi Note 13"));
     assert!(history[0].ended_at.is_some());
     assert_eq!(history[0].steps.len(), 1);

@@ -257,13 +257,14 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
         "{:?}",
         second.outcome
     );
-    // Inspect and backup ran once; sign-out twice; reset once.
+    // Backup ran once; inspect again (the same phone?); sign-out twice; reset once.
     assert_eq!(
         fake.calls(),
         vec![
             StepKind::Inspect,
             StepKind::Backup,
             StepKind::Signout,
+            StepKind::Inspect,
             StepKind::Signout,
             StepKind::Reset
         ]
@@ -277,6 +278,7 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
             (StepKind::Inspect, StepResult::Ok),
             (StepKind::Backup, StepResult::Ok),
             (StepKind::Signout, StepResult::Interrupted),
+            (StepKind::Inspect, StepResult::Ok),
             (StepKind::Signout, StepResult::Ok),
             (StepKind::Reset, StepResult::Ok),
         ]
@@ -304,6 +306,7 @@ async fn journey_dropped_mid_step_redoes_exactly_that_step() {
         vec![
             StepKind::Inspect,
             StepKind::Backup,
+            StepKind::Inspect,
             StepKind::Backup,
             StepKind::Signout,
             StepKind::Reset
@@ -424,7 +427,7 @@ async fn waiver_replaces_the_backup_and_is_on_the_report() {
 }
 
 #[tokio::test]
-async fn missing_password_stops_before_sign_out_with_exit_4() {
+async fn journey_missing_password_stops_before_sign_out_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-G");
@@ -438,7 +441,9 @@ async fn missing_password_stops_before_sign_out_with_exit_4() {
     let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
     let r = p.execute(&plan, &Secrets::default()).await.unwrap();
     assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
-    assert_eq!(r.outcome.exit_code, 4);
+    // Nothing was refused: an input is missing, which is a usage error.
+    assert_eq!(r.outcome.exit_code, Exit::Usage.code());
+    assert_eq!(r.steps.last().unwrap().exit_code, Some(2));
 }
 
 #[tokio::test]
