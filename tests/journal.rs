@@ -294,3 +294,113 @@ fn kill_9_mid_write_leaves_a_journal_that_resumes() {
         log.end(id, &StepEnd::ok(None)).unwrap();
     }
 }
+
+fn start_as(serial: &str, host: &str, pid: u32) -> JourneyStart {
+    JourneyStart {
+        host: host.to_owned(),
+        pid,
+        ..start(serial)
+    }
+}
+
+/// A pid that certainly ran and is gone: a child that was waited for.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn a_second_process_on_the_same_phone_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two handles on one file, as two processes (`run` while `bench` runs) would have.
+    let bench = Journal::open(dir.path()).unwrap();
+    let run = Journal::open(dir.path()).unwrap();
+    let held = bench.open_journey(&start("LEASE1")).unwrap();
+    held.begin(StepKind::Inspect).unwrap();
+    // Same host, another (live) pid: pid 1 always exists.
+    let err = run
+        .open_journey(&start_as("LEASE1", "test-host", 1))
+        .unwrap_err();
+    assert!(matches!(err, JournalError::Busy { .. }), "{err}");
+    use mi_offboard::exit::HasExit;
+    assert_eq!(err.exit().code(), 3);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "being processed by pid {} on test-host since",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    // Another host cannot tell whether the pid lives: a fresh heartbeat is enough.
+    let other = run.open_journey(&start_as("LEASE1", "bench-2", 4242));
+    assert!(matches!(other, Err(JournalError::Busy { .. })));
+    // Other phones are not affected.
+    run.open_journey(&start_as("LEASE2", "test-host", 1))
+        .unwrap();
+    // Released, the journey is free, and resumed with what the holder recorded.
+    held.release().unwrap();
+    let taken = run
+        .open_journey(&start_as("LEASE1", "test-host", 1))
+        .unwrap();
+    assert!(taken.resumed);
+    assert_eq!(taken.id, held.id);
+    assert!(
+        taken.taken_over.is_none(),
+        "a released lease is not a takeover"
+    );
+    // The former holder finds out before its next step.
+    assert!(matches!(
+        held.begin(StepKind::Backup),
+        Err(JournalError::LeaseLost { .. })
+    ));
+}
+
+#[test]
+fn a_lease_whose_process_is_gone_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = Journal::open(dir.path()).unwrap();
+    let gone = dead_pid();
+    let log = crashed
+        .open_journey(&start_as("LEASE3", "test-host", gone))
+        .unwrap();
+    log.begin(StepKind::Inspect).unwrap();
+    let rerun = Journal::open(dir.path()).unwrap();
+    let taken = rerun.open_journey(&start("LEASE3")).unwrap();
+    assert!(taken.resumed);
+    let lease = taken
+        .taken_over
+        .expect("the dead process's lease was taken");
+    assert_eq!(lease.pid, gone);
+    // The same dead pid on another host proves nothing: there only the heartbeat
+    // counts, and it is fresh.
+    let log = crashed
+        .open_journey(&start_as("LEASE4", "bench-2", gone))
+        .unwrap();
+    log.begin(StepKind::Inspect).unwrap();
+    assert!(matches!(
+        rerun.open_journey(&start("LEASE4")),
+        Err(JournalError::Busy { .. })
+    ));
+}
+
+#[test]
+fn closing_a_journey_frees_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Journal::open(dir.path()).unwrap();
+    let b = Journal::open(dir.path()).unwrap();
+    let log = a.open_journey(&start("LEASE5")).unwrap();
+    log.record_outcome(&outcome(OutcomeStatus::Done, 0))
+        .unwrap();
+    let next = b.open_journey(&start_as("LEASE5", "test-host", 1)).unwrap();
+    assert!(!next.resumed);
+    // An open (failed) journey keeps its lease until released.
+    next.record_outcome(&outcome(OutcomeStatus::Failed, 1))
+        .unwrap();
+    assert!(matches!(
+        a.open_journey(&start("LEASE5")),
+        Err(JournalError::Busy { .. })
+    ));
+}

@@ -370,7 +370,7 @@ pub async fn prepare<'a, S: Steps>(
             env.reporter.step(&serial, StepKind::Inspect.as_str());
             let id = log.begin(StepKind::Inspect)?;
             let out = steps.inspect().await;
-            record_inspection(&log, id, &out)?;
+            end_inspection(&log, id, &out)?;
             let recorded = log.hardware_serial.clone().or_else(|| {
                 earlier
                     .as_ref()
@@ -396,9 +396,18 @@ pub async fn prepare<'a, S: Steps>(
                          earlier phone's journey was closed and this one starts afresh"
                     ));
                     let id = log.begin(StepKind::Inspect)?;
-                    record_inspection(&log, id, &out)?;
+                    end_inspection(&log, id, &out)?;
                 }
                 _ => before = earlier,
+            }
+            // Only now: the journey's identity must not change before it was compared.
+            if let Ok(done) = &out {
+                let d = &done.value.device;
+                log.set_identity(&Identity {
+                    hardware_serial: d.hardware_serial.clone(),
+                    imei: d.imei.clone(),
+                    model: d.marketname.clone().or_else(|| d.model.clone()),
+                })?;
             }
             if let Ok(done) = &out {
                 warnings.extend(done.warnings.iter().cloned());
@@ -429,30 +438,22 @@ pub async fn prepare<'a, S: Steps>(
     })
 }
 
-/// Ends an inspect attempt and records who the phone said it is.
-fn record_inspection(
+/// Ends an inspect attempt, keeping what it learned for a resumed run.
+fn end_inspection(
     log: &JourneyLog,
     id: crate::report::journal::StepId,
     out: &StepOutput<Inspection>,
 ) -> Result<(), JournalError> {
     match out {
-        Ok(done) => {
-            log.end(
-                id,
-                &StepEnd {
-                    result: Some(StepResult::Ok),
-                    note: done.note.clone(),
-                    detail: serde_json::to_value(&done.value).ok(),
-                    ..StepEnd::default()
-                },
-            )?;
-            let d = &done.value.device;
-            log.set_identity(&Identity {
-                hardware_serial: d.hardware_serial.clone(),
-                imei: d.imei.clone(),
-                model: d.marketname.clone().or_else(|| d.model.clone()),
-            })
-        }
+        Ok(done) => log.end(
+            id,
+            &StepEnd {
+                result: Some(StepResult::Ok),
+                note: done.note.clone(),
+                detail: serde_json::to_value(&done.value).ok(),
+                ..StepEnd::default()
+            },
+        ),
         Err(e) => log.end(id, &failure_end(e)),
     }
 }

@@ -418,3 +418,33 @@ impl JourneyLog {
             .with(|s| s.set_outcome(self.id, outcome, true, Timestamp::now()))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(host: &str, pid: u32, heartbeat: Timestamp) -> Lease {
+        Lease {
+            host: host.to_owned(),
+            pid,
+            since: heartbeat,
+            heartbeat,
+        }
+    }
+
+    #[test]
+    fn a_lease_is_stale_when_its_heartbeat_is_old_or_its_process_gone() {
+        let now = Timestamp::now();
+        let me = std::process::id();
+        let old = Timestamp(now.0 - chrono::Duration::seconds(301));
+        let recent = Timestamp(now.0 - chrono::Duration::seconds(299));
+        assert!(!lease("h", me, recent).is_stale("h", now));
+        assert!(!lease("other", 1, recent).is_stale("h", now));
+        assert!(lease("other", 1, old).is_stale("h", now));
+        assert!(lease("h", me, old).is_stale("h", now), "a hung holder");
+        // pid 0 is never a process.
+        assert!(lease("h", 0, recent).is_stale("h", now));
+        // Another host's pid is not ours to look up.
+        assert!(!lease("other", 0, recent).is_stale("h", now));
+    }
+}
