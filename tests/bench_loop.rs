@@ -338,10 +338,11 @@ async fn bench_processes_flags_and_resumes_an_unplugged_phone() {
         vec![
             StepKind::Inspect,
             StepKind::Reset,
+            StepKind::Inspect,
             StepKind::Reset,
             StepKind::LockStatus
         ],
-        "U resumes at its reset, without a second inspection"
+        "U is inspected again (same phone?) and resumes at its reset"
     );
 
     let by = |s: &str| -> Vec<OutcomeStatus> {
@@ -439,6 +440,7 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
         vec![
             StepKind::Inspect,
             StepKind::Reset,
+            StepKind::Inspect,
             StepKind::Reset,
             StepKind::LockStatus
         ]

@@ -2,7 +2,7 @@
 //! steps that started and never ended are, and a process killed with SIGKILL in the
 //! middle of writing leaves a journal that opens and resumes.
 
-use mi_offboard::report::journal::{Journal, JourneyStart, StepEnd};
+use mi_offboard::report::journal::{Identity, Journal, JournalError, JourneyStart, StepEnd};
 use mi_offboard::report::{Outcome, OutcomeStatus, StepKind, StepResult};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -19,6 +19,7 @@ fn start(serial: &str) -> JourneyStart {
             StepKind::Reset,
         ],
         host: "test-host".to_owned(),
+        pid: std::process::id(),
     }
 }
 
@@ -129,8 +130,12 @@ fn done_journey_is_closed_and_the_next_run_starts_afresh() {
     let log = journal.open_journey(&start("SER3")).unwrap();
     let id = log.begin(StepKind::Inspect).unwrap();
     log.end(id, &StepEnd::ok(None)).unwrap();
-    log.set_identity(Some("861234567890123"), Some("Redmi Note 13"))
-        .unwrap();
+    log.set_identity(&Identity {
+        hardware_serial: Some("a1b2c3d4".to_owned()),
+        imei: Some("861234567890123".to_owned()),
+        model: Some("Redmi Note 13".to_owned()),
+    })
+    .unwrap();
     log.record_outcome(&outcome(OutcomeStatus::Done, 0))
         .unwrap();
     let next = journal.open_journey(&start("SER3")).unwrap();
@@ -145,6 +150,7 @@ fn done_journey_is_closed_and_the_next_run_starts_afresh() {
     assert_eq!(history.len(), 2);
     assert_eq!(history[0].status, Some(OutcomeStatus::Done));
     assert_eq!(history[0].imei.as_deref(), Some("861234567890123"));
+    assert_eq!(history[0].hardware_serial.as_deref(), Some("a1b2c3d4"));
     assert_eq!(history[0].model.as_deref(), Some("Redmi Note 13"));
     assert!(history[0].ended_at.is_some());
     assert_eq!(history[0].steps.len(), 1);
@@ -287,4 +293,114 @@ fn kill_9_mid_write_leaves_a_journal_that_resumes() {
         let id = log.begin(StepKind::Reset).unwrap();
         log.end(id, &StepEnd::ok(None)).unwrap();
     }
+}
+
+fn start_as(serial: &str, host: &str, pid: u32) -> JourneyStart {
+    JourneyStart {
+        host: host.to_owned(),
+        pid,
+        ..start(serial)
+    }
+}
+
+/// A pid that certainly ran and is gone: a child that was waited for.
+fn dead_pid() -> u32 {
+    let mut child = Command::new("true").spawn().unwrap();
+    let pid = child.id();
+    child.wait().unwrap();
+    pid
+}
+
+#[test]
+fn a_second_process_on_the_same_phone_is_refused_with_exit_3() {
+    let dir = tempfile::tempdir().unwrap();
+    // Two handles on one file, as two processes (`run` while `bench` runs) would have.
+    let bench = Journal::open(dir.path()).unwrap();
+    let run = Journal::open(dir.path()).unwrap();
+    let held = bench.open_journey(&start("LEASE1")).unwrap();
+    held.begin(StepKind::Inspect).unwrap();
+    // Same host, another (live) pid: pid 1 always exists.
+    let err = run
+        .open_journey(&start_as("LEASE1", "test-host", 1))
+        .unwrap_err();
+    assert!(matches!(err, JournalError::Busy { .. }), "{err}");
+    use mi_offboard::exit::HasExit;
+    assert_eq!(err.exit().code(), 3);
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "being processed by pid {} on test-host since",
+            std::process::id()
+        )),
+        "{text}"
+    );
+    // Another host cannot tell whether the pid lives: a fresh heartbeat is enough.
+    let other = run.open_journey(&start_as("LEASE1", "bench-2", 4242));
+    assert!(matches!(other, Err(JournalError::Busy { .. })));
+    // Other phones are not affected.
+    run.open_journey(&start_as("LEASE2", "test-host", 1))
+        .unwrap();
+    // Released, the journey is free, and resumed with what the holder recorded.
+    held.release().unwrap();
+    let taken = run
+        .open_journey(&start_as("LEASE1", "test-host", 1))
+        .unwrap();
+    assert!(taken.resumed);
+    assert_eq!(taken.id, held.id);
+    assert!(
+        taken.taken_over.is_none(),
+        "a released lease is not a takeover"
+    );
+    // The former holder finds out before its next step.
+    assert!(matches!(
+        held.begin(StepKind::Backup),
+        Err(JournalError::LeaseLost { .. })
+    ));
+}
+
+#[test]
+fn a_lease_whose_process_is_gone_is_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let crashed = Journal::open(dir.path()).unwrap();
+    let gone = dead_pid();
+    let log = crashed
+        .open_journey(&start_as("LEASE3", "test-host", gone))
+        .unwrap();
+    log.begin(StepKind::Inspect).unwrap();
+    let rerun = Journal::open(dir.path()).unwrap();
+    let taken = rerun.open_journey(&start("LEASE3")).unwrap();
+    assert!(taken.resumed);
+    let lease = taken
+        .taken_over
+        .expect("the dead process's lease was taken");
+    assert_eq!(lease.pid, gone);
+    // The same dead pid on another host proves nothing: there only the heartbeat
+    // counts, and it is fresh.
+    let log = crashed
+        .open_journey(&start_as("LEASE4", "bench-2", gone))
+        .unwrap();
+    log.begin(StepKind::Inspect).unwrap();
+    assert!(matches!(
+        rerun.open_journey(&start("LEASE4")),
+        Err(JournalError::Busy { .. })
+    ));
+}
+
+#[test]
+fn closing_a_journey_frees_the_phone() {
+    let dir = tempfile::tempdir().unwrap();
+    let a = Journal::open(dir.path()).unwrap();
+    let b = Journal::open(dir.path()).unwrap();
+    let log = a.open_journey(&start("LEASE5")).unwrap();
+    log.record_outcome(&outcome(OutcomeStatus::Done, 0))
+        .unwrap();
+    let next = b.open_journey(&start_as("LEASE5", "test-host", 1)).unwrap();
+    assert!(!next.resumed);
+    // An open (failed) journey keeps its lease until released.
+    next.record_outcome(&outcome(OutcomeStatus::Failed, 1))
+        .unwrap();
+    assert!(matches!(
+        a.open_journey(&start("LEASE5")),
+        Err(JournalError::Busy { .. })
+    ));
 }

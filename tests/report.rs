@@ -334,6 +334,7 @@ fn report_from_the_journal_snapshot() {
         mode: "run".to_owned(),
         plan: vec![StepKind::Inspect, StepKind::Backup, StepKind::Signout],
         host: "h".to_owned(),
+        pid: std::process::id(),
     };
     let log = journal.open_journey(&start).unwrap();
     let s = log.begin(StepKind::Inspect).unwrap();

@@ -199,11 +199,12 @@ fn kill_9_mid_backup_then_rerun_resumes_and_finishes() {
         [
             "inspect:ok",
             "backup:unfinished",
+            "inspect:ok",
             "backup:ok",
             "signout:ok",
             "reset:ok"
         ],
-        "inspect is not redone; the killed backup is"
+        "inspect is redone (is it the same phone?), then the killed backup"
     );
     assert!(r["warnings"].to_string().contains("redone"), "{r}");
     let h = shop

@@ -10,7 +10,7 @@ use mi_offboard::report::*;
 use mi_offboard::secret::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::Mutex;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "pw-SECRET-7f3a";
@@ -28,6 +28,8 @@ struct Fake {
     accounts_after: Option<Accounts>,
     calls: Mutex<Vec<StepKind>>,
     passwords_seen: AtomicUsize,
+    /// The cloud sign-in answers 20003 (Xiaomi knows no such account).
+    cloud_unknown: AtomicBool,
 }
 
 impl Fake {
@@ -132,6 +134,14 @@ impl Steps for Fake {
     }
     async fn cloud_delete(&self, user: &str, password: &SecretString) -> StepOutput<CloudAccount> {
         self.saw(password);
+        if self.cloud_unknown.load(Ordering::SeqCst) {
+            self.calls.lock().unwrap().push(StepKind::CloudDelete);
+            return Err(StepError::new(
+                Exit::Credentials,
+                format!("Xiaomi knows no account {user:?} (or it is already being deleted)"),
+            )
+            .because(StepCause::UnknownAccount));
+        }
         let v = CloudAccount {
             user_id: user.to_owned(),
             status: "scheduled".into(),
@@ -257,13 +267,14 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
         "{:?}",
         second.outcome
     );
-    // Inspect and backup ran once; sign-out twice; reset once.
+    // Backup ran once; inspect again (the same phone?); sign-out twice; reset once.
     assert_eq!(
         fake.calls(),
         vec![
             StepKind::Inspect,
             StepKind::Backup,
             StepKind::Signout,
+            StepKind::Inspect,
             StepKind::Signout,
             StepKind::Reset
         ]
@@ -277,6 +288,7 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
             (StepKind::Inspect, StepResult::Ok),
             (StepKind::Backup, StepResult::Ok),
             (StepKind::Signout, StepResult::Interrupted),
+            (StepKind::Inspect, StepResult::Ok),
             (StepKind::Signout, StepResult::Ok),
             (StepKind::Reset, StepResult::Ok),
         ]
@@ -304,6 +316,7 @@ async fn journey_dropped_mid_step_redoes_exactly_that_step() {
         vec![
             StepKind::Inspect,
             StepKind::Backup,
+            StepKind::Inspect,
             StepKind::Backup,
             StepKind::Signout,
             StepKind::Reset
@@ -424,7 +437,7 @@ async fn waiver_replaces_the_backup_and_is_on_the_report() {
 }
 
 #[tokio::test]
-async fn missing_password_stops_before_sign_out_with_exit_4() {
+async fn journey_missing_password_stops_before_sign_out_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-G");
@@ -438,7 +451,9 @@ async fn missing_password_stops_before_sign_out_with_exit_4() {
     let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
     let r = p.execute(&plan, &Secrets::default()).await.unwrap();
     assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
-    assert_eq!(r.outcome.exit_code, 4);
+    // Nothing was refused: an input is missing, which is a usage error.
+    assert_eq!(r.outcome.exit_code, Exit::Usage.code());
+    assert_eq!(r.steps.last().unwrap().exit_code, Some(2));
 }
 
 #[tokio::test]
@@ -487,4 +502,242 @@ async fn failed_inspection_is_reported_and_resumable() {
     assert_eq!(r.outcome.exit_code, 5);
     let r = run_once(&fake, &journal, dir.path(), false).await;
     assert_eq!(r.outcome.status, OutcomeStatus::Done);
+}
+
+fn with_hw_serial(serial: &str, hw: &str) -> Fake {
+    let mut f = Fake::new(serial);
+    f.inspection.device.hardware_serial = Some(hw.to_owned());
+    f
+}
+
+#[tokio::test]
+async fn journey_of_another_phone_under_the_same_adb_serial_is_not_resumed() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    // Phone A (ro.serialno AAA) is backed up, then lost during its sign-out.
+    let a = with_hw_serial("127.0.0.1:5555", "AAA");
+    a.fail_once
+        .lock()
+        .unwrap()
+        .push((StepKind::Signout, Exit::PhoneLost));
+    let first = run_once(&a, &journal, dir.path(), false).await;
+    assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
+    // Phone B takes A's address: it must get its own backup, not A's.
+    let b = with_hw_serial("127.0.0.1:5555", "BBB");
+    let r = run_once(&b, &journal, dir.path(), false).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done, "{:?}", r.outcome);
+    assert_eq!(
+        b.calls(),
+        vec![
+            StepKind::Inspect,
+            StepKind::Backup,
+            StepKind::Signout,
+            StepKind::Reset
+        ]
+    );
+    assert_eq!(r.device.hardware_serial.as_deref(), Some("BBB"));
+    assert!(
+        r.steps.iter().all(|s| s.result == StepResult::Ok),
+        "only B's own steps are on its report: {:?}",
+        r.steps
+    );
+    assert!(r.warnings.iter().any(|w| w.contains("different phone")));
+    let h = journal.history().unwrap();
+    assert_eq!(h.len(), 2);
+    assert_eq!(h[0].status, Some(OutcomeStatus::Abandoned));
+    assert!(h[0].ended_at.is_some());
+    assert!(
+        h[0].summary
+            .as_deref()
+            .unwrap()
+            .contains("abandoned: another phone took this serial")
+    );
+    assert_eq!(h[0].hardware_serial.as_deref(), Some("AAA"));
+    assert_eq!(h[1].hardware_serial.as_deref(), Some("BBB"));
+    assert_eq!(h[1].imei.as_deref(), Some("861234567890123"));
+    assert_eq!(h[1].status, Some(OutcomeStatus::Done));
+}
+
+#[tokio::test]
+async fn journey_of_the_same_phone_resumes_after_its_serial_is_read_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let a = with_hw_serial("127.0.0.1:5555", "AAA");
+    a.fail_once
+        .lock()
+        .unwrap()
+        .push((StepKind::Signout, Exit::PhoneLost));
+    run_once(&a, &journal, dir.path(), false).await;
+    let r = run_once(&a, &journal, dir.path(), false).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done);
+    assert_eq!(
+        a.calls().iter().filter(|k| **k == StepKind::Backup).count(),
+        1,
+        "the same phone keeps its backup"
+    );
+    assert_eq!(journal.history().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn journey_without_imei_ends_done_unverified_and_never_says_not_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let mut fake = Fake::new("SER-NOIMEI");
+    fake.inspection.device.imei = None;
+    let r = run_once(&fake, &journal, dir.path(), true).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::DoneUnverified);
+    assert_eq!(r.outcome.exit_code, 1);
+    assert!(
+        !r.outcome.summary.contains("not locked"),
+        "{}",
+        r.outcome.summary
+    );
+    assert!(
+        r.outcome.summary.contains(
+            "ctivation lock not checked (IMEI unreadable: check it by hand with \
+             `mi-offboard cloud lock-status --imei …`)"
+        ),
+        "{}",
+        r.outcome.summary
+    );
+    assert!(r.lock_status.is_none());
+    let lock = r.steps.last().unwrap();
+    assert_eq!(
+        (lock.step, lock.result),
+        (StepKind::LockStatus, StepResult::Failed)
+    );
+    assert!(!fake.calls().contains(&StepKind::LockStatus));
+    let html = std::fs::read_to_string(dir.path().join("SER-NOIMEI/report.html")).unwrap();
+    assert!(html.contains("NOT verified"));
+    // Nothing is left for a rerun to do: the journey is closed.
+    assert!(journal.history().unwrap()[0].ended_at.is_some());
+}
+
+#[tokio::test]
+async fn journey_with_a_checked_lock_says_not_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-LOCK");
+    let r = run_once(&fake, &journal, dir.path(), true).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done);
+    assert!(
+        r.outcome.summary.ends_with("not locked."),
+        "{}",
+        r.outcome.summary
+    );
+}
+
+#[tokio::test]
+async fn journey_interrupted_in_cloud_delete_counts_20003_as_scheduled() {
+    let dir = tempfile::tempdir().unwrap();
+    let fake = Fake::new("SER-20003");
+    fake.hang.lock().unwrap().push(StepKind::CloudDelete);
+    {
+        let journal = Journal::open(dir.path()).unwrap();
+        let fut = run_once(&fake, &journal, dir.path(), true);
+        // The process dies after asking Xiaomi to delete, before recording it.
+        let r = tokio::time::timeout(std::time::Duration::from_millis(300), fut).await;
+        assert!(r.is_err());
+    }
+    fake.hang.lock().unwrap().clear();
+    fake.cloud_unknown.store(true, Ordering::SeqCst);
+    let journal = Journal::open(dir.path()).unwrap();
+    let r = run_once(&fake, &journal, dir.path(), true).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Done, "{:?}", r.outcome);
+    let cloud = r
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.step == StepKind::CloudDelete)
+        .unwrap();
+    assert_eq!(cloud.result, StepResult::Ok);
+    assert!(
+        cloud
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("deletion already scheduled (Xiaomi no longer knows the account)")
+    );
+    assert_eq!(r.cloud_account.as_ref().unwrap().status, "scheduled");
+    assert_eq!(fake.calls().last(), Some(&StepKind::LockStatus));
+}
+
+#[tokio::test]
+async fn journey_20003_without_an_interrupted_deletion_is_a_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-20003B");
+    fake.cloud_unknown.store(true, Ordering::SeqCst);
+    let r = run_once(&fake, &journal, dir.path(), true).await;
+    assert_eq!(r.outcome.status, OutcomeStatus::Failed);
+    assert_eq!(r.outcome.exit_code, 4);
+    assert!(r.cloud_account.is_none());
+    assert!(!fake.calls().contains(&StepKind::LockStatus));
+}
+
+#[tokio::test]
+async fn journey_on_a_phone_another_process_drives_is_refused_with_exit_3() {
+    use mi_offboard::exit::HasExit;
+    use mi_offboard::report::journal::JourneyStart;
+    let dir = tempfile::tempdir().unwrap();
+    let other = Journal::open(dir.path()).unwrap();
+    // Another live process (pid 1 always exists) holds the phone's journey.
+    let held = other
+        .open_journey(&JourneyStart {
+            serial: "SER-BUSY".into(),
+            mode: "bench".into(),
+            plan: vec![],
+            host: "test".into(),
+            pid: 1,
+        })
+        .unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake::new("SER-BUSY");
+    let err = match prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    {
+        Ok(_) => panic!("a phone another process holds must be refused"),
+        Err(e) => e,
+    };
+    assert_eq!(err.exit(), Exit::Refused);
+    assert!(
+        err.to_string().contains("being processed by pid 1 on test"),
+        "{err}"
+    );
+    assert!(fake.calls().is_empty(), "the phone was not touched");
+    // Once the other process lets go, the journey runs; and while it runs, this one
+    // holds the phone.
+    held.release().unwrap();
+    let p = prepare(
+        &fake,
+        env(&journal, dir.path(), CancellationToken::new()),
+        &[],
+    )
+    .await
+    .unwrap();
+    let second = other.open_journey(&JourneyStart {
+        serial: "SER-BUSY".into(),
+        mode: "bench".into(),
+        plan: vec![],
+        host: "test".into(),
+        pid: 1,
+    });
+    assert!(second.is_err());
+    drop(p);
+    // Dropping the prepared journey gives the lease back.
+    assert!(
+        other
+            .open_journey(&JourneyStart {
+                serial: "SER-BUSY".into(),
+                mode: "bench".into(),
+                plan: vec![],
+                host: "test".into(),
+                pid: 1,
+            })
+            .is_ok()
+    );
 }

@@ -6,9 +6,9 @@
 
 use super::run::{PhoneFactory, Seen, Watch};
 use crate::adb::{Adb, Device, DeviceState, Selector, Tracker};
-use crate::cloud::{Client, ClientOptions, Endpoints, Prompter};
+use crate::cloud::{Client, ClientOptions, CloudError, Endpoints, Prompter};
 use crate::exit::Exit;
-use crate::flow::journey::{Done, Inspection, StepError, StepOutput, Steps};
+use crate::flow::journey::{Done, Inspection, StepCause, StepError, StepOutput, Steps};
 use crate::flow::probe::PhoneFacts;
 use crate::flow::{FlowContext, FlowReport, interlock::ResetRequest};
 use crate::miui::ui::{Limits, Recipes};
@@ -317,7 +317,12 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         let session = client
             .sign_in(user, password, c.prompter.as_ref())
             .await
-            .map_err(|e| step_err(&e))?;
+            .map_err(|e| match e {
+                // The journey decides what 20003 means (after an interrupted deletion,
+                // that the deletion went through).
+                CloudError::UnknownUser { .. } => step_err(&e).because(StepCause::UnknownAccount),
+                e => step_err(&e),
+            })?;
         let page = session.deletion_page().await.map_err(|e| step_err(&e))?;
         let scheduled = session
             .delete_account(&page, user, c.prompter.as_ref())

@@ -10,7 +10,7 @@
 
 use super::intake::Intake;
 use super::policy::{Decision, PhoneFacts, Policy};
-use crate::exit::Exit;
+use crate::exit::{Exit, HasExit};
 use crate::flow::journey::{self, JourneyEnv, Refusal, Secrets, StepError, Steps};
 use crate::progress::Reporter;
 use crate::report::journal::Journal;
@@ -276,10 +276,12 @@ async fn phone_task<F: PhoneFactory>(
     stop: CancellationToken,
 ) -> PhoneResult {
     let phone = factory.phone(&serial);
-    let fail = |e: &dyn std::fmt::Display| PhoneResult {
+    // A phone another process holds (`run` on it while the bench works) keeps its
+    // refusal code, 3.
+    let fail = |e: &journey::JourneyError| PhoneResult {
         serial: serial.clone(),
         status: OutcomeStatus::Failed,
-        exit: Exit::Other.code(),
+        exit: e.exit().code(),
         summary: e.to_string(),
     };
     let env = JourneyEnv {

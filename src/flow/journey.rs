@@ -8,10 +8,17 @@
 //! [`prepare`] inspects (read-only) and [`Prepared::execute`] runs a [`JourneyPlan`]
 //! that `run` builds from flags and `bench` from its policy. It writes the report at
 //! the end whatever happened. Never prints; never holds a secret beyond the call.
+//!
+//! The adb serial alone does not name a phone (`ip:port`, clones' `0123456789ABCDEF`):
+//! a resumed journey inspects again and compares `ro.serialno` with the journey's, and a
+//! different phone gets a journey of its own. The journal's lease keeps a second process
+//! off a phone this one is driving.
 
 use crate::exit::{Exit, HasExit};
 use crate::progress::Reporter;
-use crate::report::journal::{Journal, JournalError, JourneyLog, JourneyStart, StepEnd};
+use crate::report::journal::{
+    HEARTBEAT_EVERY, Identity, Journal, JournalError, JourneyLog, JourneyStart, StepEnd,
+};
 use crate::report::{
     Accounts, BackupSummary, Blocker, CloudAccount, Device, LockStatus, Outcome, OutcomeStatus,
     Report, StepKind, StepResult, Timestamp, Waiver,
@@ -44,6 +51,16 @@ impl Inspection {
 pub struct StepError {
     pub message: String,
     pub exit: Exit,
+    /// What the journey must tell apart beyond the exit code.
+    pub cause: Option<StepCause>,
+}
+
+/// Failures the journey treats specially.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StepCause {
+    /// The cloud sign-in answered "no such account" (20003): after an interrupted
+    /// deletion this means the deletion went through.
+    UnknownAccount,
 }
 
 impl StepError {
@@ -51,7 +68,13 @@ impl StepError {
         StepError {
             message: message.into(),
             exit,
+            cause: None,
         }
+    }
+
+    pub fn because(mut self, cause: StepCause) -> StepError {
+        self.cause = Some(cause);
+        self
     }
 
     /// Any typed error of the library, keeping its exit code.
@@ -273,35 +296,64 @@ pub enum JourneyError {
 
 impl HasExit for JourneyError {
     fn exit(&self) -> Exit {
-        Exit::Other
+        match self {
+            // A phone another process holds is refused (3), like any precondition.
+            JourneyError::Journal(e) => e.exit(),
+            JourneyError::Report(_) => Exit::Other,
+        }
     }
 }
 
-/// The journey after inspection, waiting for its plan.
+/// The journey after inspection, waiting for its plan. Holds the journey's lease until
+/// it is dropped.
 pub struct Prepared<'a, S: Steps> {
     steps: &'a S,
     env: JourneyEnv<'a>,
     log: JourneyLog,
     /// Inspect failed: no plan can be made; `execute` is not offered.
     pub inspection: Result<Inspection, StepError>,
+    /// The journey's first inspection, when an earlier run made it: what the report
+    /// says was found before anything changed.
+    before: Option<Inspection>,
     warnings: Vec<String>,
+    heartbeat: Option<tokio::task::AbortHandle>,
 }
 
-/// Opens (or resumes) the phone's journey and inspects it, unless an earlier run of the
-/// journey already did.
+impl<S: Steps> Drop for Prepared<'_, S> {
+    fn drop(&mut self) {
+        if let Some(h) = self.heartbeat.take() {
+            h.abort();
+        }
+        // Best effort: a lease left behind is freed anyway once this process is gone.
+        let _ = self.log.release();
+    }
+}
+
+/// Opens (or resumes) the phone's journey, taking its lease, and inspects the phone.
+/// A resumed journey inspects again (one cheap batch) to be sure it is the same phone,
+/// except after its reset: a wiped phone has nothing left to tell, and the steps after
+/// it (cloud deletion, lock check) do not need it.
 pub async fn prepare<'a, S: Steps>(
     steps: &'a S,
     env: JourneyEnv<'a>,
     plan_hint: &[StepKind],
 ) -> Result<Prepared<'a, S>, JourneyError> {
     let serial = steps.serial().to_owned();
-    let log = env.journal.open_journey(&JourneyStart {
+    let start = JourneyStart {
         serial: serial.clone(),
         mode: env.mode.to_owned(),
         plan: plan_hint.to_vec(),
         host: env.host.to_owned(),
-    })?;
+        pid: std::process::id(),
+    };
+    let mut log = env.journal.open_journey(&start)?;
     let mut warnings = Vec::new();
+    if let Some(l) = &log.taken_over {
+        warnings.push(format!(
+            "took the phone over from pid {} on {}, which stopped answering (last heartbeat {})",
+            l.pid, l.host, l.heartbeat
+        ));
+    }
     if log.unfinished().next().is_some() {
         warnings.push(
             "an earlier run stopped in the middle of a step; that step is being redone".to_owned(),
@@ -311,43 +363,99 @@ pub async fn prepare<'a, S: Steps>(
         .finished(StepKind::Inspect)
         .and_then(|r| r.detail.clone())
         .and_then(|d| serde_json::from_value::<Inspection>(d).ok());
+    let mut before = None;
     let inspection = match earlier {
-        Some(i) => Ok(i),
-        None => {
+        Some(i) if log.finished(StepKind::Reset).is_some() => Ok(i),
+        earlier => {
             env.reporter.step(&serial, StepKind::Inspect.as_str());
             let id = log.begin(StepKind::Inspect)?;
             let out = steps.inspect().await;
-            match &out {
-                Ok(done) => {
-                    let detail = serde_json::to_value(&done.value).ok();
-                    log.end(
-                        id,
-                        &StepEnd {
-                            result: Some(StepResult::Ok),
-                            note: done.note.clone(),
-                            detail,
-                            ..StepEnd::default()
-                        },
-                    )?;
-                    let d = &done.value.device;
-                    log.set_identity(
-                        d.imei.as_deref(),
-                        d.marketname.as_deref().or(d.model.as_deref()),
-                    )?;
-                    warnings.extend(done.warnings.iter().cloned());
+            end_inspection(&log, id, &out)?;
+            let recorded = log.hardware_serial.clone().or_else(|| {
+                earlier
+                    .as_ref()
+                    .and_then(|i| i.device.hardware_serial.clone())
+            });
+            let now = out
+                .as_ref()
+                .ok()
+                .and_then(|d| d.value.device.hardware_serial.clone());
+            match (recorded, now) {
+                (Some(old), Some(new)) if old != new => {
+                    log.close(&Outcome {
+                        status: OutcomeStatus::Abandoned,
+                        exit_code: Exit::Other.code(),
+                        summary: format!(
+                            "abandoned: another phone took this serial (ro.serialno {old} was \
+                             recorded, {new} answered)"
+                        ),
+                    })?;
+                    log = env.journal.open_journey(&start)?;
+                    warnings.push(format!(
+                        "{serial} is now a different phone (ro.serialno {new}, was {old}): the \
+                         earlier phone's journey was closed and this one starts afresh"
+                    ));
+                    let id = log.begin(StepKind::Inspect)?;
+                    end_inspection(&log, id, &out)?;
                 }
-                Err(e) => log.end(id, &failure_end(e))?,
+                _ => before = earlier,
+            }
+            // Only now: the journey's identity must not change before it was compared.
+            if let Ok(done) = &out {
+                let d = &done.value.device;
+                log.set_identity(&Identity {
+                    hardware_serial: d.hardware_serial.clone(),
+                    imei: d.imei.clone(),
+                    model: d.marketname.clone().or_else(|| d.model.clone()),
+                })?;
+            }
+            if let Ok(done) = &out {
+                warnings.extend(done.warnings.iter().cloned());
             }
             out.map(|d| d.value)
         }
     };
+    let heartbeat = tokio::runtime::Handle::try_current().ok().map(|rt| {
+        let log = log.clone();
+        rt.spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT_EVERY).await;
+                if log.heartbeat().is_err() {
+                    break;
+                }
+            }
+        })
+        .abort_handle()
+    });
     Ok(Prepared {
         steps,
         env,
         log,
         inspection,
+        before,
         warnings,
+        heartbeat,
     })
+}
+
+/// Ends an inspect attempt, keeping what it learned for a resumed run.
+fn end_inspection(
+    log: &JourneyLog,
+    id: crate::report::journal::StepId,
+    out: &StepOutput<Inspection>,
+) -> Result<(), JournalError> {
+    match out {
+        Ok(done) => log.end(
+            id,
+            &StepEnd {
+                result: Some(StepResult::Ok),
+                note: done.note.clone(),
+                detail: serde_json::to_value(&done.value).ok(),
+                ..StepEnd::default()
+            },
+        ),
+        Err(e) => log.end(id, &failure_end(e)),
+    }
 }
 
 fn failure_end(e: &StepError) -> StepEnd {
@@ -462,7 +570,7 @@ impl<'a, S: Steps> Prepared<'a, S> {
             .await?
         {
             Flow::Stop(o) => o,
-            Flow::Next => outcome_for(Exit::Ok, done_summary(plan)),
+            Flow::Next => done_outcome(plan, &state),
         };
         self.log.record_outcome(&outcome)?;
         self.env.reporter.finish(
@@ -507,7 +615,8 @@ impl<'a, S: Steps> Prepared<'a, S> {
                 return Ok(Flow::Stop(self.refuse_step(
                     StepKind::Signout,
                     "the Mi account password is needed to sign out and was not given",
-                    Exit::Credentials,
+                    // Nothing was refused: an input is missing (README: 2).
+                    Exit::Usage,
                 )?));
             };
             let fut = steps.signout(pw);
@@ -579,10 +688,31 @@ impl<'a, S: Steps> Prepared<'a, S> {
                 return Ok(Flow::Stop(self.refuse_step(
                     StepKind::CloudDelete,
                     "the account password is needed to delete the cloud account and was not given",
-                    Exit::Credentials,
+                    Exit::Usage,
                 )?));
             };
-            let fut = steps.cloud_delete(user, pw);
+            // A run that died after asking for the deletion and before recording it: the
+            // sign-in now answers "no such account", which is the deletion's effect.
+            let interrupted = self
+                .log
+                .unfinished()
+                .any(|r| r.step == StepKind::CloudDelete);
+            let fut = async move {
+                match steps.cloud_delete(user, pw).await {
+                    Err(e) if interrupted && e.cause == Some(StepCause::UnknownAccount) => {
+                        Ok(Done::new(CloudAccount {
+                            user_id: user.clone(),
+                            status: "scheduled".to_owned(),
+                            delete_at: None,
+                        })
+                        .with_note(
+                            "deletion already scheduled (Xiaomi no longer knows the account): \
+                             an earlier run was stopped right after asking for it",
+                        ))
+                    }
+                    other => other,
+                }
+            };
             if let Flow::Stop(o) = self
                 .step(StepKind::CloudDelete, fut, |s, v| s.cloud = Some(v), state)
                 .await?
@@ -607,9 +737,17 @@ impl<'a, S: Steps> Prepared<'a, S> {
                         )));
                     }
                 }
-                None => state.warnings.push(
-                    "the IMEI could not be read, so the activation lock was not checked".to_owned(),
-                ),
+                None => {
+                    // Never "not locked" unless Xiaomi said so: the step is recorded as
+                    // failed and the journey ends done_unverified (exit 1).
+                    if self.log.finished(StepKind::LockStatus).is_none() {
+                        let id = self.log.begin(StepKind::LockStatus)?;
+                        let e = StepError::new(Exit::Other, LOCK_NOT_CHECKED);
+                        self.log.end(id, &failure_end(&e))?;
+                    }
+                    state.lock_unchecked = true;
+                    state.warnings.push(LOCK_NOT_CHECKED.to_owned());
+                }
             }
         }
         Ok(Flow::Next)
@@ -715,8 +853,9 @@ impl<'a, S: Steps> Prepared<'a, S> {
         r.issued_by = self.env.issued_by.clone();
         if let Ok(i) = &self.inspection {
             r.device = i.device.clone();
-            r.found = i.blockers.clone();
-            r.accounts_before = Some(i.accounts.clone());
+            let first = self.before.as_ref().unwrap_or(i);
+            r.found = first.blockers.clone();
+            r.accounts_before = Some(first.accounts.clone());
         }
         r.steps = self.log.step_reports()?;
         if let Some(s) = state {
@@ -745,6 +884,8 @@ struct State {
     lock: Option<LockStatus>,
     waiver: Option<Waiver>,
     warnings: Vec<String>,
+    /// The lock check was asked for and could not run (no IMEI).
+    lock_unchecked: bool,
 }
 
 impl State {
@@ -769,23 +910,46 @@ fn capitalised(text: &str) -> String {
     }
 }
 
-fn done_summary(plan: &JourneyPlan) -> String {
+const LOCK_NOT_CHECKED: &str = "activation lock not checked (IMEI unreadable: check it by hand \
+     with `mi-offboard cloud lock-status --imei …`)";
+
+/// The outcome of a journey whose steps all ran: built from what was verified, never
+/// from what was planned.
+fn done_outcome(plan: &JourneyPlan, state: &State) -> Outcome {
     let mut parts = Vec::new();
-    parts.push(match plan.backup {
-        BackupChoice::Backup => "backed up",
-        BackupChoice::Waive(_) => "not backed up (waiver)",
-    });
-    if plan.signout {
+    if state.backup.is_some() {
+        parts.push("backed up");
+    } else if matches!(plan.backup, BackupChoice::Waive(_)) {
+        parts.push("not backed up (waiver)");
+    }
+    if state
+        .accounts_after
+        .as_ref()
+        .is_some_and(|a| !a.mi_account_signed_in)
+    {
         parts.push("signed out");
     }
     if plan.reset {
         parts.push("reset");
     }
-    if plan.cloud_delete.is_some() {
+    if state
+        .cloud
+        .as_ref()
+        .is_some_and(|c| c.status == "scheduled")
+    {
         parts.push("cloud account deletion scheduled");
     }
-    if plan.check_lock {
+    if state.lock.as_ref().is_some_and(|l| !l.locked) {
         parts.push("not locked");
     }
-    format!("{}.", capitalised(&parts.join(", ")))
+    let done = format!("{}.", capitalised(&parts.join(", ")));
+    if state.lock_unchecked {
+        Outcome {
+            status: OutcomeStatus::DoneUnverified,
+            exit_code: Exit::Other.code(),
+            summary: format!("{done} {}.", capitalised(LOCK_NOT_CHECKED)),
+        }
+    } else {
+        outcome_for(Exit::Ok, done)
+    }
 }

@@ -137,6 +137,7 @@ mod tests {
         HistoryRow {
             journey: 7,
             serial: serial.to_owned(),
+            hardware_serial: Some("a1b2c3d4".to_owned()),
             imei: Some("861234567890123".to_owned()),
             model: Some(model.to_owned()),
             mode: "bench".to_owned(),

@@ -231,9 +231,12 @@ pub fn render(report: &Report, copy: Copy) -> String {
     // Outcome banner.
     let (class, headline) = match report.outcome.status {
         OutcomeStatus::Done => ("done", "Ready for its next owner"),
+        // Not "ready": the shop must check the lock by hand before the phone leaves.
+        OutcomeStatus::DoneUnverified => ("owner", "Done — activation lock NOT verified"),
         OutcomeStatus::OwnerActionNeeded => ("owner", "Owner action needed"),
         OutcomeStatus::Failed => ("bad", "Not completed"),
         OutcomeStatus::Interrupted => ("bad", "Interrupted — not completed"),
+        OutcomeStatus::Abandoned => ("bad", "Abandoned — another phone took this serial"),
     };
     let _ = writeln!(
         h,
@@ -407,7 +410,12 @@ pub fn render(report: &Report, copy: Copy) -> String {
             escape(&w.reason)
         );
     }
-    if !report.found.is_empty() && report.outcome.status != OutcomeStatus::Done {
+    if !report.found.is_empty()
+        && !matches!(
+            report.outcome.status,
+            OutcomeStatus::Done | OutcomeStatus::DoneUnverified
+        )
+    {
         h.push_str("<div class=\"box warn\"><b>Found on the phone</b><ul>");
         for b in &report.found {
             let _ = write!(h, "<li>{}</li>", escape(&b.message));

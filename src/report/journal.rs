@@ -6,6 +6,12 @@
 //! redone, as are failed, refused and interrupted ones. A journey stays open until it is
 //! closed as done (or given up); reopening a phone with an open journey resumes it.
 //!
+//! One process at a time: opening a journey takes its lease (host, pid, heartbeat) in the
+//! same write transaction that finds it, so a second `run`, or `run` while `bench` works
+//! on the phone, is refused ([`JournalError::Busy`]) instead of tapping through the same
+//! dialogs. A lease whose process is gone (same host, pid not alive) or whose heartbeat is
+//! older than [`LEASE_STALE_AFTER`] is taken over.
+//!
 //! Storage is behind [`JournalStore`]; every SQL statement lives in the SQLite backend
 //! (`sqlite.rs`) so a shared PostgreSQL backend for several bench hosts can be added by
 //! implementing the trait. This module holds the rules, not the SQL.
@@ -13,6 +19,12 @@
 use super::{Outcome, OutcomeStatus, StepKind, StepReport, StepResult, Timestamp};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A lease not refreshed for this long belongs to a process that hangs or a host that
+/// went away; the holder refreshes it every [`HEARTBEAT_EVERY`] and at every step.
+pub const LEASE_STALE_AFTER: Duration = Duration::from_secs(300);
+pub const HEARTBEAT_EVERY: Duration = Duration::from_secs(30);
 
 pub type JourneyId = i64;
 pub type StepId = i64;
@@ -38,12 +50,63 @@ pub enum JournalError {
     Missing { what: &'static str, id: i64 },
     #[error("journal: a thread panicked while writing it; refusing to continue")]
     Poisoned,
+    #[error(
+        "{serial} is being processed by pid {} on {} since {} (last heartbeat {}); nothing was changed",
+        lease.pid, lease.host, lease.since, lease.heartbeat
+    )]
+    Busy { serial: String, lease: Lease },
+    #[error(
+        "another process took over journey {journey} (this one was thought gone); stopping before the next step"
+    )]
+    LeaseLost { journey: JourneyId },
 }
 
 impl crate::exit::HasExit for JournalError {
     fn exit(&self) -> crate::exit::Exit {
-        crate::exit::Exit::Other
+        match self {
+            JournalError::Busy { .. } | JournalError::LeaseLost { .. } => {
+                crate::exit::Exit::Refused
+            }
+            _ => crate::exit::Exit::Other,
+        }
     }
+}
+
+/// Which process holds a journey, and since when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Lease {
+    pub host: String,
+    pub pid: u32,
+    pub since: Timestamp,
+    pub heartbeat: Timestamp,
+}
+
+impl Lease {
+    /// Whether another process may take the lease over: its heartbeat is too old, or it
+    /// was taken on this host by a process that no longer exists.
+    pub fn is_stale(&self, my_host: &str, now: Timestamp) -> bool {
+        let silent = Duration::from_millis(self.heartbeat.millis_until(now));
+        silent > LEASE_STALE_AFTER || (self.host == my_host && !pid_alive(self.pid))
+    }
+}
+
+/// Linux's /proc says whether a pid runs (no signal needed, so no `unsafe`). Where there is
+/// no /proc the process counts as alive and only the heartbeat can free its lease.
+fn pid_alive(pid: u32) -> bool {
+    if !Path::new("/proc/self").exists() {
+        return true;
+    }
+    pid != 0 && Path::new("/proc").join(pid.to_string()).exists()
+}
+
+/// Who the phone says it is, as recorded for history and for telling phones apart that
+/// share an adb serial.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identity {
+    /// `ro.serialno`.
+    pub hardware_serial: Option<String>,
+    pub imei: Option<String>,
+    pub model: Option<String>,
 }
 
 /// What is known when a journey starts.
@@ -56,6 +119,8 @@ pub struct JourneyStart {
     pub plan: Vec<StepKind>,
     /// The bench host, so a shared database can tell hosts apart.
     pub host: String,
+    /// This process (`std::process::id()`), the lease's holder with `host`.
+    pub pid: u32,
 }
 
 /// How a step ended, as recorded.
@@ -115,6 +180,10 @@ impl StepRow {
 pub struct OpenedJourney {
     pub id: JourneyId,
     pub resumed: bool,
+    /// The hardware serial recorded for this journey by an earlier run, if any.
+    pub hardware_serial: Option<String>,
+    /// A stale lease this open took over (the process that held it is gone).
+    pub taken_over: Option<Lease>,
     pub steps: Vec<StepRow>,
 }
 
@@ -123,6 +192,8 @@ pub struct OpenedJourney {
 pub struct HistoryRow {
     pub journey: JourneyId,
     pub serial: String,
+    /// `ro.serialno`, when inspect read it.
+    pub hardware_serial: Option<String>,
     pub imei: Option<String>,
     pub model: Option<String>,
     pub mode: String,
@@ -147,19 +218,28 @@ pub struct HistoryStep {
 /// Where journal records live. Implementations hold all of their query language; the
 /// rules (what counts as done, what resumes) are in [`Journal`] and [`JourneyLog`].
 pub trait JournalStore: Send {
-    /// Opens the serial's open journey if there is one (`resumed`), else starts one.
+    /// Opens the serial's open journey if there is one (`resumed`), else starts one, and
+    /// takes its lease for `start`'s host and pid, all in one write transaction. A lease
+    /// held by another process is taken over only when `stale` says so; otherwise
+    /// [`JournalError::Busy`].
     fn open_journey(
         &mut self,
         start: &JourneyStart,
         now: Timestamp,
+        stale: &dyn Fn(&Lease) -> bool,
     ) -> Result<OpenedJourney, JournalError>;
-    /// Records what inspect learned, for history and for finding a phone by IMEI.
-    fn set_identity(
+    /// Refreshes the lease; [`JournalError::LeaseLost`] when another process holds it now.
+    fn heartbeat(
         &mut self,
         journey: JourneyId,
-        imei: Option<&str>,
-        model: Option<&str>,
+        host: &str,
+        pid: u32,
+        now: Timestamp,
     ) -> Result<(), JournalError>;
+    /// Gives the lease up, if this host and pid still hold it.
+    fn release(&mut self, journey: JourneyId, host: &str, pid: u32) -> Result<(), JournalError>;
+    /// Records what inspect learned, for history and for finding a phone by IMEI.
+    fn set_identity(&mut self, journey: JourneyId, id: &Identity) -> Result<(), JournalError>;
     /// Records that a step started; the row stays unfinished until [`end_step`].
     ///
     /// [`end_step`]: JournalStore::end_step
@@ -173,7 +253,8 @@ pub trait JournalStore: Send {
     -> Result<(), JournalError>;
     /// Every attempt of every step of a journey, in the order they started.
     fn steps(&mut self, journey: JourneyId) -> Result<Vec<StepRow>, JournalError>;
-    /// Records the latest outcome; `close` ends the journey so the next run starts afresh.
+    /// Records the latest outcome; `close` ends the journey (and its lease) so the next
+    /// run starts afresh.
     fn set_outcome(
         &mut self,
         journey: JourneyId,
@@ -220,13 +301,19 @@ impl Journal {
         f(guard.as_mut())
     }
 
-    /// Starts or resumes the journey of one phone.
+    /// Starts or resumes the journey of one phone, taking its lease.
     pub fn open_journey(&self, start: &JourneyStart) -> Result<JourneyLog, JournalError> {
-        let opened = self.with(|s| s.open_journey(start, Timestamp::now()))?;
+        let now = Timestamp::now();
+        let stale = |l: &Lease| l.is_stale(&start.host, now);
+        let opened = self.with(|s| s.open_journey(start, now, &stale))?;
         Ok(JourneyLog {
             journal: self.clone(),
             id: opened.id,
             resumed: opened.resumed,
+            hardware_serial: opened.hardware_serial,
+            taken_over: opened.taken_over,
+            host: start.host.clone(),
+            pid: start.pid,
             earlier: opened.steps,
         })
     }
@@ -244,6 +331,12 @@ pub struct JourneyLog {
     pub id: JourneyId,
     /// True when an earlier run of this journey was found (crash, unplug, refusal).
     pub resumed: bool,
+    /// The phone's own serial as an earlier run recorded it.
+    pub hardware_serial: Option<String>,
+    /// The stale lease this run took over, for a warning.
+    pub taken_over: Option<Lease>,
+    host: String,
+    pid: u32,
     /// Attempts recorded before this run opened the journey.
     earlier: Vec<StepRow>,
 }
@@ -266,18 +359,33 @@ impl JourneyLog {
             .filter(|r| r.result == StepResult::Unfinished)
     }
 
-    pub fn set_identity(
-        &self,
-        imei: Option<&str>,
-        model: Option<&str>,
-    ) -> Result<(), JournalError> {
-        self.journal.with(|s| s.set_identity(self.id, imei, model))
+    /// The latest earlier attempt of `step`, whatever its result.
+    pub fn last_attempt(&self, step: StepKind) -> Option<&StepRow> {
+        self.earlier.iter().rev().find(|r| r.step == step)
     }
 
-    /// Checkpoint: the step starts now.
+    pub fn set_identity(&self, id: &Identity) -> Result<(), JournalError> {
+        self.journal.with(|s| s.set_identity(self.id, id))
+    }
+
+    /// Checkpoint: the step starts now. Refreshes the lease first, so a process whose
+    /// lease was taken over stops before it touches the phone again.
     pub fn begin(&self, step: StepKind) -> Result<StepId, JournalError> {
+        self.heartbeat()?;
         self.journal
             .with(|s| s.begin_step(self.id, step, Timestamp::now()))
+    }
+
+    /// Tells other processes this one is still at work on the phone.
+    pub fn heartbeat(&self) -> Result<(), JournalError> {
+        self.journal
+            .with(|s| s.heartbeat(self.id, &self.host, self.pid, Timestamp::now()))
+    }
+
+    /// Gives the lease up (the journey itself stays as it is).
+    pub fn release(&self) -> Result<(), JournalError> {
+        self.journal
+            .with(|s| s.release(self.id, &self.host, self.pid))
     }
 
     /// Checkpoint: the step ended so.
@@ -292,10 +400,13 @@ impl JourneyLog {
         Ok(rows.iter().map(StepRow::to_report).collect())
     }
 
-    /// Records the outcome. A done journey is closed; any other stays open so the next
-    /// run of this phone resumes it.
+    /// Records the outcome. A done journey (verified or not: what is left is for a
+    /// person) is closed; any other stays open so the next run of this phone resumes it.
     pub fn record_outcome(&self, outcome: &Outcome) -> Result<(), JournalError> {
-        let close = outcome.status == OutcomeStatus::Done;
+        let close = matches!(
+            outcome.status,
+            OutcomeStatus::Done | OutcomeStatus::DoneUnverified
+        );
         self.journal
             .with(|s| s.set_outcome(self.id, outcome, close, Timestamp::now()))
     }
@@ -305,5 +416,35 @@ impl JourneyLog {
     pub fn close(&self, outcome: &Outcome) -> Result<(), JournalError> {
         self.journal
             .with(|s| s.set_outcome(self.id, outcome, true, Timestamp::now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lease(host: &str, pid: u32, heartbeat: Timestamp) -> Lease {
+        Lease {
+            host: host.to_owned(),
+            pid,
+            since: heartbeat,
+            heartbeat,
+        }
+    }
+
+    #[test]
+    fn a_lease_is_stale_when_its_heartbeat_is_old_or_its_process_gone() {
+        let now = Timestamp::now();
+        let me = std::process::id();
+        let old = Timestamp(now.0 - chrono::Duration::seconds(301));
+        let recent = Timestamp(now.0 - chrono::Duration::seconds(299));
+        assert!(!lease("h", me, recent).is_stale("h", now));
+        assert!(!lease("other", 1, recent).is_stale("h", now));
+        assert!(lease("other", 1, old).is_stale("h", now));
+        assert!(lease("h", me, old).is_stale("h", now), "a hung holder");
+        // pid 0 is never a process.
+        assert!(lease("h", 0, recent).is_stale("h", now));
+        // Another host's pid is not ours to look up.
+        assert!(!lease("other", 0, recent).is_stale("h", now));
     }
 }

@@ -6,16 +6,16 @@
 //! Knows the journal's tables, nothing about phones.
 
 use super::journal::{
-    HistoryRow, HistoryStep, JournalError, JournalStore, JourneyId, JourneyStart, OpenedJourney,
-    StepEnd, StepId, StepRow,
+    HistoryRow, HistoryStep, Identity, JournalError, JournalStore, JourneyId, JourneyStart, Lease,
+    OpenedJourney, StepEnd, StepId, StepRow,
 };
 use super::{Outcome, OutcomeStatus, StepKind, StepResult, Timestamp};
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use std::path::Path;
 use std::time::Duration;
 
 /// Bumped when the tables change; older files are migrated in [`SqliteStore::open`].
-const SCHEMA_VERSION: i64 = 1;
+const SCHEMA_VERSION: i64 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS phones (
@@ -56,6 +56,18 @@ CREATE TABLE IF NOT EXISTS steps (
 CREATE INDEX IF NOT EXISTS steps_journey ON steps (journey_id, id);
 ";
 
+/// Version 2: the phone's own serial (`ro.serialno`), since an adb serial (`ip:port`, a
+/// clone's `0123456789ABCDEF`) can pass from one phone to another; and the lease that
+/// keeps two processes from driving one phone.
+const MIGRATE_2: &str = "
+ALTER TABLE phones ADD COLUMN hw_serial TEXT;
+ALTER TABLE journeys ADD COLUMN hw_serial TEXT;
+ALTER TABLE journeys ADD COLUMN lease_host TEXT;
+ALTER TABLE journeys ADD COLUMN lease_pid INTEGER;
+ALTER TABLE journeys ADD COLUMN lease_since TEXT;
+ALTER TABLE journeys ADD COLUMN lease_heartbeat TEXT;
+";
+
 pub struct SqliteStore {
     conn: Connection,
 }
@@ -73,7 +85,7 @@ impl SqliteStore {
             path: path.to_owned(),
             source: Box::new(e),
         };
-        let conn = Connection::open(path).map_err(open_err)?;
+        let mut conn = Connection::open(path).map_err(open_err)?;
         // Another process (or another bench host's tool) may hold the write lock for a
         // moment; wait rather than fail a phone's step.
         conn.busy_timeout(Duration::from_secs(10))
@@ -103,11 +115,59 @@ impl SqliteStore {
                 .into(),
             });
         }
-        conn.execute_batch(SCHEMA).map_err(open_err)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)
+        // Two processes may open a fresh file at once: the immediate transaction makes
+        // one of them wait, and it then sees the version the other wrote.
+        let tx = conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
             .map_err(open_err)?;
+        let version: i64 = tx
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .map_err(open_err)?;
+        tx.execute_batch(SCHEMA).map_err(open_err)?;
+        if version < 2 {
+            tx.execute_batch(MIGRATE_2).map_err(open_err)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(open_err)?;
+        tx.commit().map_err(open_err)?;
         Ok(SqliteStore { conn })
     }
+
+    /// Every write takes the write lock at BEGIN: a deferred transaction that reads and
+    /// then writes can fail with SQLITE_BUSY_SNAPSHOT when another process wrote in
+    /// between, which the busy timeout does not retry.
+    fn write<T>(
+        &mut self,
+        op: &'static str,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, JournalError>,
+    ) -> Result<T, JournalError> {
+        let tx = self
+            .conn
+            .transaction_with_behavior(TransactionBehavior::Immediate)
+            .map_err(backend(op))?;
+        let out = f(&tx)?;
+        tx.commit().map_err(backend(op))?;
+        Ok(out)
+    }
+}
+
+/// The lease columns of a journey row, when a process holds it.
+fn lease_of(
+    host: Option<String>,
+    pid: Option<i64>,
+    since: Option<String>,
+    heartbeat: Option<String>,
+) -> Result<Option<Lease>, JournalError> {
+    let (Some(host), Some(pid), Some(since), Some(heartbeat)) = (host, pid, since, heartbeat)
+    else {
+        return Ok(None);
+    };
+    Ok(Some(Lease {
+        host,
+        pid: u32::try_from(pid).unwrap_or(0),
+        since: parse_time("lease time", &since)?,
+        heartbeat: parse_time("heartbeat", &heartbeat)?,
+    }))
 }
 
 fn parse_time(what: &'static str, text: &str) -> Result<Timestamp, JournalError> {
@@ -172,82 +232,161 @@ impl JournalStore for SqliteStore {
         &mut self,
         start: &JourneyStart,
         now: Timestamp,
+        stale: &dyn Fn(&Lease) -> bool,
     ) -> Result<OpenedJourney, JournalError> {
-        let tx = self.conn.transaction().map_err(backend("begin"))?;
         let now_s = now.to_string();
-        tx.execute(
-            "INSERT INTO phones (serial, first_seen, last_seen) VALUES (?1, ?2, ?2)
-             ON CONFLICT (serial) DO UPDATE SET last_seen = excluded.last_seen",
-            params![start.serial, now_s],
-        )
-        .map_err(backend("record phone"))?;
         let plan = start
             .plan
             .iter()
             .map(|s| s.as_str())
             .collect::<Vec<_>>()
             .join(",");
-        let open: Option<i64> = tx
-            .query_row(
-                "SELECT id FROM journeys WHERE serial = ?1 AND ended_at IS NULL
-                 ORDER BY id DESC LIMIT 1",
-                params![start.serial],
-                |r| r.get(0),
+        let (id, resumed, hardware_serial, taken_over) = self.write("open journey", |tx| {
+            tx.execute(
+                "INSERT INTO phones (serial, first_seen, last_seen) VALUES (?1, ?2, ?2)
+                 ON CONFLICT (serial) DO UPDATE SET last_seen = excluded.last_seen",
+                params![start.serial, now_s],
             )
-            .optional()
-            .map_err(backend("find open journey"))?;
-        let (id, resumed) = match open {
-            Some(id) => {
-                // The plan may change between runs (a flag added): the new one rules.
-                tx.execute(
-                    "UPDATE journeys SET plan = ?2, mode = ?3, host = ?4 WHERE id = ?1",
-                    params![id, plan, start.mode, start.host],
+            .map_err(backend("record phone"))?;
+            type Open = (
+                i64,
+                Option<String>,
+                Option<String>,
+                Option<i64>,
+                Option<String>,
+                Option<String>,
+            );
+            let open: Option<Open> = tx
+                .query_row(
+                    "SELECT id, hw_serial, lease_host, lease_pid, lease_since, lease_heartbeat
+                     FROM journeys WHERE serial = ?1 AND ended_at IS NULL
+                     ORDER BY id DESC LIMIT 1",
+                    params![start.serial],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                        ))
+                    },
                 )
-                .map_err(backend("resume journey"))?;
-                (id, true)
+                .optional()
+                .map_err(backend("find open journey"))?;
+            match open {
+                Some((id, hw, host, pid, since, heartbeat)) => {
+                    let lease = lease_of(host, pid, since, heartbeat)?;
+                    let mine = lease
+                        .as_ref()
+                        .is_some_and(|l| l.host == start.host && l.pid == start.pid);
+                    let taken_over = match lease {
+                        Some(l) if !mine && !stale(&l) => {
+                            return Err(JournalError::Busy {
+                                serial: start.serial.clone(),
+                                lease: l,
+                            });
+                        }
+                        Some(l) if !mine => Some(l),
+                        _ => None,
+                    };
+                    // The plan may change between runs (a flag added): the new one rules.
+                    tx.execute(
+                        "UPDATE journeys SET plan = ?2, mode = ?3, host = ?4, lease_host = ?4,
+                         lease_pid = ?5, lease_since = ?6, lease_heartbeat = ?6 WHERE id = ?1",
+                        params![id, plan, start.mode, start.host, start.pid, now_s],
+                    )
+                    .map_err(backend("resume journey"))?;
+                    Ok((id, true, hw, taken_over))
+                }
+                None => {
+                    tx.execute(
+                        "INSERT INTO journeys (serial, mode, host, plan, started_at,
+                         lease_host, lease_pid, lease_since, lease_heartbeat)
+                         VALUES (?1, ?2, ?3, ?4, ?5, ?3, ?6, ?5, ?5)",
+                        params![start.serial, start.mode, start.host, plan, now_s, start.pid],
+                    )
+                    .map_err(backend("start journey"))?;
+                    Ok((tx.last_insert_rowid(), false, None, None))
+                }
             }
-            None => {
-                tx.execute(
-                    "INSERT INTO journeys (serial, mode, host, plan, started_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![start.serial, start.mode, start.host, plan, now_s],
-                )
-                .map_err(backend("start journey"))?;
-                (tx.last_insert_rowid(), false)
-            }
-        };
-        tx.commit().map_err(backend("commit"))?;
+        })?;
         let steps = self.steps(id)?;
-        Ok(OpenedJourney { id, resumed, steps })
+        Ok(OpenedJourney {
+            id,
+            resumed,
+            hardware_serial,
+            taken_over,
+            steps,
+        })
     }
 
-    fn set_identity(
+    fn heartbeat(
         &mut self,
         journey: JourneyId,
-        imei: Option<&str>,
-        model: Option<&str>,
+        host: &str,
+        pid: u32,
+        now: Timestamp,
     ) -> Result<(), JournalError> {
-        let tx = self.conn.transaction().map_err(backend("begin"))?;
-        let n = tx
-            .execute(
-                "UPDATE journeys SET imei = COALESCE(?2, imei), model = COALESCE(?3, model)
-                 WHERE id = ?1",
-                params![journey, imei, model],
+        self.write("heartbeat", |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE journeys SET lease_heartbeat = ?4
+                     WHERE id = ?1 AND lease_host = ?2 AND lease_pid = ?3",
+                    params![journey, host, pid, now.to_string()],
+                )
+                .map_err(backend("heartbeat"))?;
+            if n == 0 {
+                return Err(JournalError::LeaseLost { journey });
+            }
+            Ok(())
+        })
+    }
+
+    fn release(&mut self, journey: JourneyId, host: &str, pid: u32) -> Result<(), JournalError> {
+        self.write("release lease", |tx| {
+            tx.execute(
+                "UPDATE journeys SET lease_host = NULL, lease_pid = NULL, lease_since = NULL,
+                 lease_heartbeat = NULL WHERE id = ?1 AND lease_host = ?2 AND lease_pid = ?3",
+                params![journey, host, pid],
+            )
+            .map_err(backend("release lease"))?;
+            Ok(())
+        })
+    }
+
+    fn set_identity(&mut self, journey: JourneyId, id: &Identity) -> Result<(), JournalError> {
+        self.write("record identity", |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE journeys SET hw_serial = COALESCE(?2, hw_serial),
+                     imei = COALESCE(?3, imei), model = COALESCE(?4, model) WHERE id = ?1",
+                    params![journey, id.hardware_serial, id.imei, id.model],
+                )
+                .map_err(backend("record identity"))?;
+            if n == 0 {
+                return Err(JournalError::Missing {
+                    what: "journey",
+                    id: journey,
+                });
+            }
+            // The phones row follows the adb serial, which another phone may take over:
+            // a different hardware serial replaces the whole identity, not just the
+            // fields this phone happened to answer.
+            tx.execute(
+                "UPDATE phones SET
+                   imei = CASE WHEN ?2 IS NULL OR hw_serial IS NULL OR hw_serial = ?2
+                          THEN COALESCE(?3, imei) ELSE ?3 END,
+                   model = CASE WHEN ?2 IS NULL OR hw_serial IS NULL OR hw_serial = ?2
+                          THEN COALESCE(?4, model) ELSE ?4 END,
+                   hw_serial = COALESCE(?2, hw_serial)
+                 WHERE serial = (SELECT serial FROM journeys WHERE id = ?1)",
+                params![journey, id.hardware_serial, id.imei, id.model],
             )
             .map_err(backend("record identity"))?;
-        if n == 0 {
-            return Err(JournalError::Missing {
-                what: "journey",
-                id: journey,
-            });
-        }
-        tx.execute(
-            "UPDATE phones SET imei = COALESCE(?2, imei), model = COALESCE(?3, model)
-             WHERE serial = (SELECT serial FROM journeys WHERE id = ?1)",
-            params![journey, imei, model],
-        )
-        .map_err(backend("record identity"))?;
-        tx.commit().map_err(backend("commit"))
+            Ok(())
+        })
     }
 
     fn begin_step(
@@ -256,32 +395,31 @@ impl JournalStore for SqliteStore {
         step: StepKind,
         now: Timestamp,
     ) -> Result<StepId, JournalError> {
-        let tx = self.conn.transaction().map_err(backend("begin"))?;
-        let attempt: i64 = tx
-            .query_row(
-                "SELECT COUNT(*) + 1 FROM steps WHERE journey_id = ?1 AND step = ?2",
-                params![journey, step.as_str()],
-                |r| r.get(0),
+        self.write("begin step", |tx| {
+            let attempt: i64 = tx
+                .query_row(
+                    "SELECT COUNT(*) + 1 FROM steps WHERE journey_id = ?1 AND step = ?2",
+                    params![journey, step.as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(backend("count attempts"))?;
+            tx.execute(
+                "INSERT INTO steps (journey_id, step, attempt, started_at) VALUES (?1, ?2, ?3, ?4)",
+                params![journey, step.as_str(), attempt, now.to_string()],
             )
-            .map_err(backend("count attempts"))?;
-        tx.execute(
-            "INSERT INTO steps (journey_id, step, attempt, started_at) VALUES (?1, ?2, ?3, ?4)",
-            params![journey, step.as_str(), attempt, now.to_string()],
-        )
-        .map_err(|e| match e {
-            rusqlite::Error::SqliteFailure(f, _)
-                if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-            {
-                JournalError::Missing {
-                    what: "journey",
-                    id: journey,
+            .map_err(|e| match e {
+                rusqlite::Error::SqliteFailure(f, _)
+                    if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+                {
+                    JournalError::Missing {
+                        what: "journey",
+                        id: journey,
+                    }
                 }
-            }
-            e => backend("begin step")(e),
-        })?;
-        let id = tx.last_insert_rowid();
-        tx.commit().map_err(backend("commit"))?;
-        Ok(id)
+                e => backend("begin step")(e),
+            })?;
+            Ok(tx.last_insert_rowid())
+        })
     }
 
     fn end_step(
@@ -292,29 +430,30 @@ impl JournalStore for SqliteStore {
     ) -> Result<(), JournalError> {
         let result = end.result.unwrap_or(StepResult::Failed);
         let detail = end.detail.as_ref().map(|d| d.to_string());
-        let n = self
-            .conn
-            .execute(
-                "UPDATE steps SET ended_at = ?2, result = ?3, error = ?4, note = ?5,
-                 exit_code = ?6, detail = ?7 WHERE id = ?1",
-                params![
-                    step,
-                    now.to_string(),
-                    result.as_str(),
-                    end.error,
-                    end.note,
-                    end.exit_code,
-                    detail
-                ],
-            )
-            .map_err(backend("end step"))?;
-        if n == 0 {
-            return Err(JournalError::Missing {
-                what: "step",
-                id: step,
-            });
-        }
-        Ok(())
+        self.write("end step", |tx| {
+            let n = tx
+                .execute(
+                    "UPDATE steps SET ended_at = ?2, result = ?3, error = ?4, note = ?5,
+                     exit_code = ?6, detail = ?7 WHERE id = ?1",
+                    params![
+                        step,
+                        now.to_string(),
+                        result.as_str(),
+                        end.error,
+                        end.note,
+                        end.exit_code,
+                        detail
+                    ],
+                )
+                .map_err(backend("end step"))?;
+            if n == 0 {
+                return Err(JournalError::Missing {
+                    what: "step",
+                    id: step,
+                });
+            }
+            Ok(())
+        })
     }
 
     fn steps(&mut self, journey: JourneyId) -> Result<Vec<StepRow>, JournalError> {
@@ -354,33 +493,41 @@ impl JournalStore for SqliteStore {
         now: Timestamp,
     ) -> Result<(), JournalError> {
         let ended = close.then(|| now.to_string());
-        let n = self
-            .conn
-            .execute(
-                "UPDATE journeys SET status = ?2, exit_code = ?3, summary = ?4,
-                 ended_at = COALESCE(?5, ended_at) WHERE id = ?1",
-                params![
-                    journey,
-                    outcome.status.as_str(),
-                    outcome.exit_code,
-                    outcome.summary,
-                    ended
-                ],
-            )
-            .map_err(backend("record outcome"))?;
-        if n == 0 {
-            return Err(JournalError::Missing {
-                what: "journey",
-                id: journey,
-            });
-        }
-        Ok(())
+        self.write("record outcome", |tx| {
+            // Closing a journey also ends its lease: nobody is processing it any more.
+            let n = tx
+                .execute(
+                    "UPDATE journeys SET status = ?2, exit_code = ?3, summary = ?4,
+                     ended_at = COALESCE(?5, ended_at),
+                     lease_host = CASE WHEN ?5 IS NULL THEN lease_host END,
+                     lease_pid = CASE WHEN ?5 IS NULL THEN lease_pid END,
+                     lease_since = CASE WHEN ?5 IS NULL THEN lease_since END,
+                     lease_heartbeat = CASE WHEN ?5 IS NULL THEN lease_heartbeat END
+                     WHERE id = ?1",
+                    params![
+                        journey,
+                        outcome.status.as_str(),
+                        outcome.exit_code,
+                        outcome.summary,
+                        ended
+                    ],
+                )
+                .map_err(backend("record outcome"))?;
+            if n == 0 {
+                return Err(JournalError::Missing {
+                    what: "journey",
+                    id: journey,
+                });
+            }
+            Ok(())
+        })
     }
 
     fn history(&mut self) -> Result<Vec<HistoryRow>, JournalError> {
         type RawJourney = (
             i64,
             String,
+            Option<String>,
             Option<String>,
             Option<String>,
             String,
@@ -394,8 +541,8 @@ impl JournalStore for SqliteStore {
         let mut stmt = self
             .conn
             .prepare(
-                "SELECT id, serial, imei, model, mode, host, started_at, ended_at, status,
-                 exit_code, summary FROM journeys ORDER BY id",
+                "SELECT id, serial, hw_serial, imei, model, mode, host, started_at, ended_at,
+                 status, exit_code, summary FROM journeys ORDER BY id",
             )
             .map_err(backend("read history"))?;
         let raws = stmt
@@ -412,6 +559,7 @@ impl JournalStore for SqliteStore {
                     r.get(8)?,
                     r.get(9)?,
                     r.get(10)?,
+                    r.get(11)?,
                 ))
             })
             .map_err(backend("read history"))?
@@ -419,9 +567,11 @@ impl JournalStore for SqliteStore {
             .map_err(backend("read history"))?;
         drop(stmt);
         let mut rows = Vec::with_capacity(raws.len());
-        for (id, serial, imei, model, mode, host, started, ended, status, exit_code, summary) in
-            raws
-        {
+        for raw in raws {
+            let (id, serial, hardware_serial, imei, model, mode, host, started, ended) = (
+                raw.0, raw.1, raw.2, raw.3, raw.4, raw.5, raw.6, raw.7, raw.8,
+            );
+            let (status, exit_code, summary) = (raw.9, raw.10, raw.11);
             let status = status
                 .map(|s| {
                     OutcomeStatus::parse(&s).ok_or(JournalError::Unknown {
@@ -444,6 +594,7 @@ impl JournalStore for SqliteStore {
             rows.push(HistoryRow {
                 journey: id,
                 serial,
+                hardware_serial,
                 imei,
                 model,
                 mode,

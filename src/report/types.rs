@@ -295,30 +295,41 @@ pub struct Waiver {
 pub enum OutcomeStatus {
     /// Every planned step done and verified: the phone can go to its next owner.
     Done,
+    /// Every step that could run is done, but something asked for could not be
+    /// verified (the activation lock, when the IMEI was unreadable): exit 1, and a person
+    /// must check it before the phone leaves the shop.
+    DoneUnverified,
     /// The tool refused and the owner (or operator) must act: sign out, remove a
     /// Google account, turn an option on. The phone was not changed.
     OwnerActionNeeded,
     Failed,
     /// Stopped part-way (phone unplugged, Ctrl-C, crash); a rerun resumes.
     Interrupted,
+    /// Closed unfinished because a different phone (another `ro.serialno`) turned up
+    /// under the same adb serial; the journal only, never a phone's outcome.
+    Abandoned,
 }
 
 impl OutcomeStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             OutcomeStatus::Done => "done",
+            OutcomeStatus::DoneUnverified => "done_unverified",
             OutcomeStatus::OwnerActionNeeded => "owner_action_needed",
             OutcomeStatus::Failed => "failed",
             OutcomeStatus::Interrupted => "interrupted",
+            OutcomeStatus::Abandoned => "abandoned",
         }
     }
 
     pub fn parse(name: &str) -> Option<OutcomeStatus> {
         [
             OutcomeStatus::Done,
+            OutcomeStatus::DoneUnverified,
             OutcomeStatus::OwnerActionNeeded,
             OutcomeStatus::Failed,
             OutcomeStatus::Interrupted,
+            OutcomeStatus::Abandoned,
         ]
         .into_iter()
         .find(|s| s.as_str() == name)
