@@ -196,7 +196,7 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
 /// case-sensitive). A start hidden behind `;`/`&&` is found too.
 fn starts_other_than_allowed(cmd: &str) -> bool {
     let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
-    cmd.split(|c: char| matches!(c, ';' | '&' | '|' | '(' | ')' | '`' | '\n'))
+    cmd.split([';', '&', '|', '(', ')', '`', '\n'])
         .any(|segment| {
             let words: Vec<String> = segment
                 .split_whitespace()

@@ -730,6 +730,95 @@ fn countdown(label: &str) -> Option<u64> {
 mod tests {
     use super::*;
 
+    fn screen_with(id: &str, text: &str) -> Screen {
+        let xml = format!(
+            "<hierarchy rotation=\"0\"><node text=\"{text}\" resource-id=\"{id}\" class=\"android.widget.Button\" package=\"com.android.settings\" clickable=\"true\" bounds=\"[0,0][9,9]\" /></hierarchy>"
+        );
+        dump::parse(&xml).unwrap()
+    }
+
+    #[test]
+    fn the_stock_screen_is_known_by_old_and_android_12_ids_and_title() {
+        for id in STOCK_RESET_IDS {
+            assert!(is_stock_reset(&screen_with(id, "Erase all data")), "{id}");
+        }
+        assert!(is_stock_reset(&screen_with(
+            "",
+            "Erase all data (factory reset)"
+        )));
+        assert!(is_stock_reset(&screen_with(
+            "",
+            "清除所有数据（恢复出厂设置）"
+        )));
+        // Xiaomi's own screen: same button label, AOSP's description, its own ids.
+        for (id, text) in [
+            ("com.android.settings:id/erase_all_data", "Erase all data"),
+            (
+                "com.android.settings:id/master_clear_desc",
+                "This will erase all data from your phone's internal storage, including:",
+            ),
+            ("", "Factory reset"),
+        ] {
+            assert!(!is_stock_reset(&screen_with(id, text)), "{id} {text}");
+        }
+    }
+
+    /// A phone whose `exec:uiautomator dump /dev/tty` prints no hierarchy (no controlling
+    /// terminal). Counts what it was asked.
+    struct NoTty {
+        serial: String,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    const XML: &str = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\"><node text=\"Sign out\" class=\"android.widget.Button\" bounds=\"[0,0][9,9]\" /></hierarchy>";
+
+    impl UiDevice for NoTty {
+        fn serial(&self) -> &str {
+            &self.serial
+        }
+        async fn shell(&self, _: &str) -> Result<ShellResult, DeviceError> {
+            Ok(ShellResult::default())
+        }
+        async fn shell_secret(&self, _: &SecretString) -> Result<ShellResult, DeviceError> {
+            Ok(ShellResult::default())
+        }
+        async fn exec(&self, cmd: &str) -> Result<Vec<u8>, DeviceError> {
+            self.asked.lock().unwrap().push(cmd.to_string());
+            // [guess] what such a build prints: an error about the device, exit 0.
+            if cmd.contains("/dev/tty") {
+                return Ok(
+                    b"ERROR: could not open /dev/tty: No such device or address\r\n".to_vec(),
+                );
+            }
+            let f = DUMP_FILE;
+            if cmd == format!(": > {f}; uiautomator dump {f}; cat {f}") {
+                return Ok(format!("UI hierchary dumped to: {f}\n{XML}").into_bytes());
+            }
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dump_falls_back_to_a_file_and_remembers_it_per_phone() {
+        let dev = NoTty {
+            serial: "fallback-test-phone".into(),
+            asked: std::sync::Mutex::new(Vec::new()),
+        };
+        let recipes = Recipes::embedded().unwrap();
+        let mut drv = Driver::new(&dev, &recipes, Limits::default());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let s = drv.dump(deadline).await.unwrap();
+        assert_eq!(s.nodes[0].text, "Sign out");
+        assert_eq!(dev.asked.lock().unwrap().len(), 2, "tty, then the file");
+        // A later driver for the same phone goes straight to the file.
+        let mut again = Driver::new(&dev, &recipes, Limits::default());
+        again.dump(deadline).await.unwrap();
+        let asked = dev.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 3, "{asked:?}");
+        assert!(!asked[2].contains("/dev/tty"));
+        assert_eq!(drv.counts.dumps + again.counts.dumps, 3);
+    }
+
     #[test]
     fn countdown_labels() {
         assert_eq!(countdown("OK (5s)"), Some(5));
