@@ -173,11 +173,56 @@ fn wrong_password_exits_4_and_does_not_reset() {
     assert_eq!(st["link"], "up");
 }
 
+/// Exit 5, "reset NOT confirmed", the phone untouched, and a report that claims
+/// neither a reset nor Find Device off.
+fn not_confirmed(b: &Bench, out: &std::process::Output) {
+    let all = text(out);
+    assert_eq!(code(out), 5, "{all}");
+    assert!(all.contains("reset NOT confirmed"), "{all}");
+    assert!(!all.contains("left adb at"), "{all}");
+    let st = b.state();
+    assert_eq!(st["wiped"], false);
+    assert_eq!(st["find_device"], true);
+    assert!(b.signed_in());
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(b.report_dir().join("reset-report.json")).unwrap())
+            .unwrap();
+    assert_eq!(report["outcome"], "phone_lost", "{report}");
+    assert_eq!(report["exit"], 5);
+    assert!(report["find_device"].is_null(), "{report}");
+    assert!(report["left_adb_at"].is_null(), "{report}");
+    assert_no_password(&all);
+    assert_no_password(&all_files(b.dir.path()));
+}
+
 #[test]
 fn unplugged_mid_flow_exits_5_and_is_not_called_reset() {
     let b = Bench::start("miui14-global", slow_dumps);
     let sn = serialno(&b);
     let out = b.run_unplugged_at_first_dump(&["reset", "--confirm", &sn, "--no-backup", "x"]);
-    assert_eq!(code(&out), 5, "{}", text(&out));
-    assert_eq!(b.state()["wiped"], false);
+    not_confirmed(&b, &out);
+}
+
+/// The review's reproduction: the last count-down confirmation was tapped, Xiaomi asks
+/// for the password, and the cable is pulled. Nothing says the phone is erasing.
+#[test]
+fn unplugged_at_the_password_dialog_is_reset_not_confirmed() {
+    let b = Bench::start("miui14-global", slow_dumps);
+    let sn = serialno(&b);
+    let out = b.run_unplugged_on_screen(
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        "master_clear_password",
+    );
+    not_confirmed(&b, &out);
+}
+
+#[test]
+fn unplugged_before_the_last_confirmation_is_reset_not_confirmed() {
+    let b = Bench::start("hyperos1-cn", slow_dumps);
+    let sn = serialno(&b);
+    let out = b.run_unplugged_on_screen(
+        &["reset", "--confirm", &sn, "--no-backup", "x"],
+        "master_clear_confirm_2",
+    );
+    not_confirmed(&b, &out);
 }

@@ -187,7 +187,7 @@ async fn run_journey<D: UiDevice>(
     let mut secret: Option<SecretString> = None;
     match journey(&mut drv, &mut secret, &mut report).await {
         Ok(()) => {}
-        Err(FlowError::Ui(e)) => ui_failed(&mut drv, &mut report, ctx, e, secret.as_ref()).await,
+        Err(FlowError::Ui(e)) => ui_failed(&mut drv, &mut report, ctx, e).await,
         Err(e) => report.fail(&e),
     }
     report.steps_done = drv.steps_done.clone();
@@ -204,13 +204,10 @@ async fn ui_failed<D: UiDevice>(
     report: &mut FlowReport,
     ctx: &FlowContext<'_>,
     err: UiError,
-    secret: Option<&SecretString>,
 ) {
     if matches!(err, UiError::StepFailed { .. }) {
         report.failed_step = Some(drv.current_step.clone());
-        report.evidence = drv
-            .save_evidence(&ctx.report_dir, report.command, secret)
-            .await;
+        report.evidence = drv.save_evidence(&ctx.report_dir, report.command).await;
         if let Err(e) = drv.back_out().await {
             tracing::warn!("could not close the dialog after a failed step: {e}");
         }
@@ -248,6 +245,12 @@ pub enum FlowError {
     WrongPassword { serial: String },
     #[error("{serial}: {detail}")]
     NotVerified { serial: String, detail: String },
+    /// The phone left (or stopped answering) before there was evidence that the reset
+    /// was accepted: it may still be bound to the owner's account.
+    #[error(
+        "{serial}: reset NOT confirmed: {detail}; reconnect the phone and look at its screen before trusting it is reset"
+    )]
+    ResetNotConfirmed { serial: String, detail: String },
 }
 
 impl HasExit for FlowError {
@@ -259,6 +262,7 @@ impl HasExit for FlowError {
             FlowError::NotXiaomi { .. } => Exit::Refused,
             FlowError::WrongPassword { .. } => Exit::Credentials,
             FlowError::NotVerified { .. } => Exit::Other,
+            FlowError::ResetNotConfirmed { .. } => Exit::PhoneLost,
         }
     }
 }

@@ -69,6 +69,13 @@ async fn journey<D: UiDevice>(
         *secret = Some(super::get_password(password)?);
     }
 
+    let password_expected = facts.mi_signed_in();
+    if let Err(e) = drv
+        .open_reset_screen(OPEN_STEP, "master_clear", "erase_all_data")
+        .await
+    {
+        return Err(not_confirmed_if_lost(e, &serial, "before any confirmation"));
+    }
     match drv.run_flow("reset", secret.as_ref()).await {
         Ok(FlowEnd::Done) => {}
         Ok(FlowEnd::Outcome { outcome, step }) => {
@@ -77,9 +84,15 @@ async fn journey<D: UiDevice>(
                 detail: format!("unexpected {outcome} at step \"{step}\""),
             });
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            return Err(not_confirmed_if_lost(
+                e,
+                &serial,
+                "before the last confirmation was given",
+            ));
+        }
     }
-    let left = wait_gone(drv, ctx, password, secret).await?;
+    let left = wait_gone(drv, ctx, password, secret, password_expected).await?;
     report.left_adb_at = Some(left);
     report.find_device = Some("off");
     report.end(
@@ -93,24 +106,98 @@ async fn journey<D: UiDevice>(
     Ok(())
 }
 
+/// Named in the report as the first step (the tool opens the screen itself).
+const OPEN_STEP: &str = "open Xiaomi's factory reset screen";
+
+/// How long after the last accepted action (the final confirmation, or the password's
+/// OK while Find Device is on) a phone that leaves adb counts as erasing. Xiaomi reboots
+/// into recovery within seconds; a phone that goes much later, having shown nothing,
+/// more likely lost its cable.
+const LEAVES_WITHIN: Duration = Duration::from_secs(30);
+
+/// A phone lost, silent or cut off (adb's "closed" while the cable goes) during the walk
+/// to the last confirmation: nothing says the reset was accepted.
+fn not_confirmed_if_lost(e: UiError, serial: &str, when: &str) -> FlowError {
+    match e {
+        UiError::Device(d) if !matches!(d, DeviceError::Forbidden { .. }) => {
+            FlowError::ResetNotConfirmed {
+                serial: serial.to_string(),
+                detail: format!("the phone stopped answering {when} ({d})"),
+            }
+        }
+        e => e.into(),
+    }
+}
+
+/// What the phone has shown since the last confirmation: the evidence a reset needs.
+#[derive(Debug, Default)]
+struct Evidence {
+    /// Xiaomi's reset screen said it is erasing.
+    erasing: bool,
+    /// Xiaomi asks for the Mi account password (Find Device on, or its dialog was seen).
+    password_needed: bool,
+    /// When the last action the reset needs was accepted: the final confirmation, or,
+    /// when the password is needed, its OK.
+    final_at: Option<Instant>,
+    /// The last screen read since then showed the password or its error: the phone is
+    /// still asking, not erasing.
+    asking: bool,
+}
+
+impl Evidence {
+    /// Whether a phone that left adb now has reset, or why that is not known.
+    fn verdict(&self) -> Result<(), String> {
+        if self.erasing {
+            return Ok(());
+        }
+        match self.final_at {
+            None => {
+                Err("the phone left adb while Xiaomi's password dialog was still unanswered".into())
+            }
+            Some(_) if self.asking => {
+                Err("the phone left adb while Xiaomi's password dialog was still open".into())
+            }
+            Some(at) if at.elapsed() > LEAVES_WITHIN => Err(format!(
+                "the phone left adb {} s after the last confirmation without showing that it was erasing",
+                at.elapsed().as_secs()
+            )),
+            Some(_) => Ok(()),
+        }
+    }
+}
+
 /// After the last confirmation: answer the password prompt if Xiaomi shows one, then
-/// wait for the phone to leave adb. Returns when it left (RFC 3339).
+/// wait for the phone to leave adb. Returns when it left (RFC 3339). Leaving counts
+/// only on evidence ([`Evidence::verdict`]): a cable pulled while the phone still asks
+/// for the password is "reset NOT confirmed", exit 5.
 async fn wait_gone<D: UiDevice>(
     drv: &mut Driver<'_, D>,
     ctx: &FlowContext<'_>,
     password: PasswordSource<'_>,
     secret: &mut Option<SecretString>,
+    password_expected: bool,
 ) -> Result<String, FlowError> {
     let serial = drv.device().serial().to_string();
     let deadline = Instant::now() + ctx.settle;
-    let mut password_given = false;
+    let mut ev = Evidence {
+        password_needed: password_expected,
+        final_at: (!password_expected).then(Instant::now),
+        ..Evidence::default()
+    };
+    let left = |ev: &Evidence| match ev.verdict() {
+        Ok(()) => Ok(super::now()),
+        Err(detail) => Err(FlowError::ResetNotConfirmed {
+            serial: serial.clone(),
+            detail,
+        }),
+    };
     // Read the screen only while it can still ask something; once it is erasing, only
     // watch for the phone to go.
     let mut watch_screen = true;
     let mut next_look = Instant::now();
     loop {
         if gone(drv.device()).await? {
-            return Ok(super::now());
+            return left(&ev);
         }
         if watch_screen && Instant::now() >= next_look {
             let screen = match drv
@@ -118,26 +205,48 @@ async fn wait_gone<D: UiDevice>(
                 .await
             {
                 Ok(name) => name,
-                Err(UiError::Device(e)) if is_lost(&e) => return Ok(super::now()),
+                Err(UiError::Device(e)) if is_lost(&e) => return left(&ev),
+                // A phone going down may stop answering, or have its stream closed,
+                // before adb notices it left: ask again.
+                Err(UiError::Device(DeviceError::Timeout { .. } | DeviceError::Other { .. })) => {
+                    None
+                }
                 Err(e) => return Err(e.into()),
             };
+            ev.asking = matches!(
+                screen.as_deref(),
+                Some("password_dialog" | "wrong_password")
+            );
             match screen.as_deref() {
-                Some("password_dialog") if !password_given => {
+                Some("password_dialog") if ev.final_at.is_none() || !ev.password_needed => {
+                    ev.password_needed = true;
+                    ev.final_at = None;
                     let pw = match secret {
                         Some(pw) => pw,
                         None => secret.insert(super::get_password(password)?),
                     };
                     match drv.run_flow("reset_password", Some(pw)).await {
-                        Ok(FlowEnd::Done) => password_given = true,
+                        Ok(FlowEnd::Done) => {
+                            ev.final_at = Some(Instant::now());
+                            ev.asking = false;
+                        }
                         Ok(FlowEnd::Outcome { .. }) => return refused_password(drv, &serial).await,
-                        Err(UiError::Device(e)) if is_lost(&e) => return Ok(super::now()),
-                        Err(e) => return Err(e.into()),
+                        Err(e) => {
+                            return Err(not_confirmed_if_lost(
+                                e,
+                                &serial,
+                                "while the password was being entered",
+                            ));
+                        }
                     }
                     // Give Xiaomi's server a moment before looking again.
                     next_look = Instant::now() + Duration::from_secs(3);
                 }
                 Some("wrong_password") => return refused_password(drv, &serial).await,
-                Some("erasing") => watch_screen = false,
+                Some("erasing") => {
+                    ev.erasing = true;
+                    watch_screen = false;
+                }
                 _ => next_look = Instant::now() + Duration::from_secs(2),
             }
         }
@@ -170,8 +279,9 @@ async fn gone<D: UiDevice>(dev: &D) -> Result<bool, FlowError> {
     match dev.shell("true").await {
         Ok(_) => Ok(false),
         Err(e) if is_lost(&e) => Ok(true),
-        // A phone going down may time out before adb notices it left; ask again.
-        Err(DeviceError::Timeout { .. }) => Ok(false),
+        // A phone going down may time out, or have its stream closed, before adb
+        // notices it left; ask again.
+        Err(DeviceError::Timeout { .. } | DeviceError::Other { .. }) => Ok(false),
         Err(e) => Err(e.into()),
     }
 }

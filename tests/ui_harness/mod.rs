@@ -91,19 +91,33 @@ impl Bench {
     /// cable as soon as the flow has dumped its first screen. Start the bench with
     /// [`slow_dumps`] so the flow is still running then.
     pub fn run_unplugged_at_first_dump(&self, args: &[&str]) -> Output {
+        self.run_unplugged_when(args, |p| p.counter("dumps") >= 1)
+    }
+
+    /// As [`Bench::run_unplugged_at_first_dump`], but pulls the cable as soon as the
+    /// phone shows SCREEN (a `current()` name of the simulated UI).
+    pub fn run_unplugged_on_screen(&self, args: &[&str], screen: &'static str) -> Output {
+        self.run_unplugged_when(args, move |p| p.state_json()["screen"] == screen)
+    }
+
+    fn run_unplugged_when(
+        &self,
+        args: &[&str],
+        when: impl Fn(&mi_offboard::sim::Phone) -> bool + Send + 'static,
+    ) -> Output {
         let phone = self.phone.phone();
         let watcher = std::thread::spawn(move || {
-            for _ in 0..600 {
-                if phone.counter("dumps") >= 1 {
+            for _ in 0..1500 {
+                if when(&phone) {
                     phone.unplug();
                     return true;
                 }
-                std::thread::sleep(Duration::from_millis(20));
+                std::thread::sleep(Duration::from_millis(10));
             }
             false
         });
         let out = self.run(args, Some(PASSWORD));
-        assert!(watcher.join().unwrap(), "the flow never dumped");
+        assert!(watcher.join().unwrap(), "the flow never got there");
         out
     }
 

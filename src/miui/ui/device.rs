@@ -80,11 +80,40 @@ pub trait UiDevice: Send + Sync {
     fn exec(&self, cmd: &str) -> impl Future<Output = Result<Vec<u8>, DeviceError>> + Send;
 }
 
+/// What `am start` may open, argument for argument: the Mi account page (and its
+/// action fallback), and Xiaomi's own reset screen. Anything else is refused, so a
+/// recipe or a future code path cannot open the stock reset screen by a new name.
+pub const ACCOUNT_PAGE_STARTS: &[&[&str]] = &[
+    &["-n", "com.xiaomi.account/.ui.AccountSettingsActivity"],
+    &["-a", "android.settings.XIAOMI_ACCOUNT_SYNC_SETTINGS"],
+];
+
+/// The one way a reset starts (FACTS.md §5). Hard-coded: recipes cannot replace it.
+pub const RESET_SCREEN_START: &[&str] = &[
+    "-n",
+    "com.android.settings/.SubSettings",
+    "--es",
+    ":android:show_fragment",
+    "com.android.settings.MiuiMasterClear",
+];
+
+/// Whether `am start ARGS` is one of the starts the tool may make.
+pub fn start_allowed(args: &[&str]) -> bool {
+    args == RESET_SCREEN_START || ACCOUNT_PAGE_STARTS.contains(&args)
+}
+
+/// The stock reset in every spelling AOSP (and its forks) use, compared with case,
+/// `_`, `.`, `$`, `/`, `\` and `-` removed: `MasterClear`/`master_clear` (before Android
+/// 12), `MainClear`/`main_clear`/`MainClearConfirm` (12+), `Settings$FactoryResetActivity`,
+/// `FACTORY_RESET` / `MASTER_CLEAR` actions, recovery's `--wipe_data`.
+const STOCK_RESET_WORDS: &[&str] = &["factoryreset", "masterclear", "mainclear", "wipedata"];
+
 /// Refuses commands the project must never send (DESIGN.md "Safety interlocks are code").
 /// `pm clear`/uninstall of account or Find Device apps does not release the server-side
 /// lock and is anti-theft circumvention; the stock reset action and recovery wipe skip
-/// Find Device and leave an activation-locked phone. Matching is on words, so quoting or
-/// extra spaces do not get around it.
+/// Find Device and leave an activation-locked phone. Matching is on words, and on the
+/// basename of a command word (`/system/bin/pm` is `pm`), so quoting, paths or extra
+/// spaces do not get around it.
 pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
     let words: Vec<String> = cmd
         .split(|c: char| {
@@ -93,11 +122,19 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
         .collect();
-    let has = |w: &str| words.iter().any(|x| x == w);
+    // A command word as the shell would find it: `/system/bin/pm` runs `pm`.
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_string();
+    let bases: Vec<String> = words.iter().map(|w| base(w)).collect();
+    let has = |w: &str| bases.iter().any(|x| x == w);
     let follows = |a: &str, b: &[&str]| {
-        words
+        bases
             .windows(2)
             .any(|p| p[0] == a && b.contains(&p[1].as_str()))
+    };
+    let squashed = |w: &String| -> String {
+        w.chars()
+            .filter(|c| !matches!(c, '_' | '.' | '$' | '/' | '\\' | '-'))
+            .collect()
     };
     let why = if follows(
         "pm",
@@ -126,10 +163,9 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
             "clearing, uninstalling or disabling apps is never done: it does not release the Mi account lock (FACTS.md §5)",
         )
     } else if words.iter().any(|w| {
-        w.contains("factory_reset")
-            || w.contains("master_clear")
-            || w.contains("wipe_data")
-            || w.contains("--wipe")
+        // Xiaomi's own screen is the one allowed reset; its name holds "MasterClear".
+        let s = squashed(w).replace("miuimasterclear", "");
+        STOCK_RESET_WORDS.iter().any(|k| s.contains(k)) || w.starts_with("--wipe")
     }) || (has("reboot") && has("recovery"))
     {
         Some(
@@ -137,6 +173,10 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
         )
     } else if has("rm") && words.iter().any(|w| w.starts_with("/data/")) {
         Some("deleting app data behind the apps' back is never done")
+    } else if starts_other_than_allowed(cmd) {
+        Some(
+            "`am start` may open only the Mi account page and Xiaomi's reset screen (MiuiMasterClear)",
+        )
     } else {
         None
     };
@@ -148,6 +188,31 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
         }),
         None => Ok(()),
     }
+}
+
+/// Whether CMD holds an `am start` (or `cmd activity start`) whose arguments are not one
+/// of the allowed starts. Arguments are compared as the shell would pass them: the
+/// engine single-quotes them, so quotes are removed; case is kept (components are
+/// case-sensitive). A start hidden behind `;`/`&&` is found too.
+fn starts_other_than_allowed(cmd: &str) -> bool {
+    let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
+    cmd.split([';', '&', '|', '(', ')', '`', '\n'])
+        .any(|segment| {
+            let words: Vec<String> = segment
+                .split_whitespace()
+                .map(|w| w.replace(['\'', '"'], ""))
+                .filter(|w| !w.is_empty())
+                .collect();
+            (0..words.len()).any(|i| {
+                let from = match (base(&words[i]).as_str(), words.get(i + 1), words.get(i + 2)) {
+                    ("am", Some(s), _) if s.starts_with("start") => i + 2,
+                    ("cmd", Some(a), Some(s)) if a == "activity" && s.starts_with("start") => i + 3,
+                    _ => return false,
+                };
+                let args: Vec<&str> = words[from..].iter().map(String::as_str).collect();
+                !start_allowed(&args)
+            })
+        })
 }
 
 #[cfg(test)]
@@ -168,6 +233,20 @@ mod tests {
             "reboot recovery",
             "rm -rf /data/data/com.xiaomi.account",
             "PM CLEAR com.xiaomi.account",
+            "/system/bin/pm clear com.xiaomi.account",
+            "'/system/bin/pm' 'uninstall' com.xiaomi.finddevice",
+            "/system/bin/cmd package clear com.xiaomi.account",
+            "am start -n com.android.settings/.Settings\\$FactoryResetActivity",
+            "am start -n 'com.android.settings/.Settings$FactoryResetActivity'",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MainClear",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MasterClear",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MainClearConfirm",
+            "am broadcast -a android.intent.action.FACTORY_RESET -p android",
+            "am broadcast -a com.android.internal.intent.action.MASTER_CLEAR",
+            "/system/bin/am start -a android.settings.MAIN_CLEAR",
+            "recovery --wipe-data",
+            "/system/bin/reboot recovery",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MiuiMasterClearMasterClear",
         ] {
             let e = check_command("S1", cmd).unwrap_err();
             assert_eq!(e.exit(), Exit::Refused, "{cmd}");
@@ -186,8 +265,31 @@ mod tests {
             "input keyevent KEYCODE_BACK",
             "uiautomator dump /dev/tty",
             "pm list packages",
+            "am start '-n' 'com.xiaomi.account/.ui.AccountSettingsActivity'",
+            "am start '-a' 'android.settings.XIAOMI_ACCOUNT_SYNC_SETTINGS'",
+            "dumpsys user",
         ] {
             assert!(check_command("S1", cmd).is_ok(), "{cmd}");
         }
+    }
+
+    /// `am start` opens only the two screens the journeys need: not Settings, not a
+    /// fragment a forum recipe names, not one hidden after another command.
+    #[test]
+    fn am_start_opens_only_the_allowlisted_screens() {
+        for cmd in [
+            "am start -n com.android.settings/.Settings",
+            "am start -a android.settings.SETTINGS",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.ResetDashboardFragment",
+            "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MiuiMasterClear --ez extra true",
+            "am start -n com.xiaomi.account/.ui.AccountSettingsActivity; am start -n com.android.settings/.Settings",
+            "cmd activity start-activity -n com.android.settings/.Settings",
+            "/system/bin/am start-activity -a android.settings.SETTINGS",
+        ] {
+            let e = check_command("S1", cmd).unwrap_err();
+            assert_eq!(e.exit(), Exit::Refused, "{cmd}");
+        }
+        assert!(start_allowed(RESET_SCREEN_START));
+        assert!(ACCOUNT_PAGE_STARTS.iter().all(|a| start_allowed(a)));
     }
 }

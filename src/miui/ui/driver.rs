@@ -7,12 +7,14 @@
 //! the recipe says the last action moved nothing. Knows recipes and [`UiDevice`]; knows
 //! nothing about accounts, backups or what a journey means.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use secrecy::{ExposeSecret, SecretString};
 
-use super::device::{DeviceError, ShellResult, UiDevice};
+use super::device::{DeviceError, RESET_SCREEN_START, ShellResult, UiDevice};
 use super::dump::{self, DumpError, Screen};
 use super::input::{UntypeableText, input_text_commands, sh_quote};
 use super::recipe::{Action, Recipes, Step};
@@ -65,6 +67,11 @@ pub enum UiError {
     NoPassword,
     #[error("the recipes have no flow named {0}")]
     NoFlow(String),
+    /// The screen is Android's stock reset, which skips Find Device (FACTS.md §5).
+    #[error(
+        "phone {serial} shows Android's stock factory reset screen, which would leave the phone locked to the owner's Mi account: nothing was tapped; only Xiaomi's own reset screen may be used"
+    )]
+    StockReset { serial: String },
 }
 
 impl HasExit for UiError {
@@ -75,6 +82,7 @@ impl HasExit for UiError {
             UiError::StepFailed { .. } => Exit::Other,
             UiError::Untypeable(_) => Exit::Refused,
             UiError::NoPassword | UiError::NoFlow(_) => Exit::Usage,
+            UiError::StockReset { .. } => Exit::Refused,
         }
     }
 }
@@ -230,8 +238,24 @@ impl<'a, D: UiDevice> Driver<'a, D> {
     }
 
     async fn am_start(&mut self, step: &Step) -> Result<(), UiError> {
+        let alternatives = std::iter::once(&step.args).chain(&step.fallbacks);
+        let alternatives: Vec<Vec<&str>> = alternatives
+            .map(|a| a.iter().map(String::as_str).collect())
+            .collect();
+        match self.start_first(&alternatives).await? {
+            Ok(()) => Ok(()),
+            Err(tried) => Err(self.failed(&format!("the screen would not open: {tried}"))),
+        }
+    }
+
+    /// `am start` with each of ALTERNATIVES until one is accepted; the inner error lists
+    /// what each printed.
+    async fn start_first(
+        &mut self,
+        alternatives: &[Vec<&str>],
+    ) -> Result<Result<(), String>, UiError> {
         let mut tried = Vec::new();
-        for args in std::iter::once(&step.args).chain(&step.fallbacks) {
+        for args in alternatives {
             let line = format!(
                 "am start {}",
                 args.iter()
@@ -245,11 +269,47 @@ impl<'a, D: UiDevice> Driver<'a, D> {
             let out = r.all();
             if r.code.is_none_or(|c| c == 0) && !out.contains("Error") && !out.contains("Exception")
             {
-                return Ok(());
+                return Ok(Ok(()));
             }
             tried.push(out.lines().next().unwrap_or("").to_string());
         }
-        Err(self.failed(&format!("the screen would not open: {}", tried.join("; "))))
+        Ok(Err(tried.join("; ")))
+    }
+
+    /// Opens Xiaomi's reset screen (MiuiMasterClear) the one hard-coded way
+    /// ([`RESET_SCREEN_START`]; recipes cannot change where a reset starts) and waits
+    /// until SCREEN shows with TARGET. The dump that sees it is reused by the flow's
+    /// first tap, so this costs no extra dump. Android 12+ `SubSettings` may refuse a
+    /// fragment outside its allowlist while `am start` still exits 0: the message then
+    /// names that likely cause and the way by hand.
+    pub async fn open_reset_screen(
+        &mut self,
+        step_name: &str,
+        screen: &str,
+        target: &str,
+    ) -> Result<(), UiError> {
+        self.current_step = step_name.to_string();
+        let opened = self.start_first(&[RESET_SCREEN_START.to_vec()]).await?;
+        let seen = match opened {
+            Ok(()) => {
+                self.wait_for(&[screen], screen, target, false, false, self.limits.step)
+                    .await
+            }
+            Err(printed) => Err(self.failed(&printed)),
+        };
+        match seen {
+            Ok(Waited::Target(_)) => {
+                self.steps_done.push(step_name.to_string());
+                Ok(())
+            }
+            Ok(_) | Err(UiError::StepFailed { .. }) if self.on_stock_reset() => {
+                Err(UiError::StockReset {
+                    serial: self.serial(),
+                })
+            }
+            Ok(_) | Err(UiError::StepFailed { .. }) => Err(self.failed(RESET_SCREEN_REFUSED)),
+            Err(e) => Err(e),
+        }
     }
 
     /// Shell through the guard, with the injection refusal recognised.
@@ -285,13 +345,30 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         let Some(seen) = &self.last else {
             return Err(self.failed("no screen read before a tap"));
         };
+        if self.on_stock_reset() {
+            return Err(UiError::StockReset {
+                serial: self.serial(),
+            });
+        }
         let at = seen.screen.clickable_ancestor(node);
         let (x, y) = seen.screen.nodes[at].bounds.centre();
         self.counts.taps += 1;
         self.input(&format!("input tap {x} {y}")).await
     }
 
+    /// Whether the last screen read is Android's stock reset ([`is_stock_reset`]).
+    fn on_stock_reset(&self) -> bool {
+        self.last
+            .as_ref()
+            .is_some_and(|s| is_stock_reset(&s.screen))
+    }
+
     async fn type_into(&mut self, node: usize, pw: &SecretString) -> Result<(), UiError> {
+        if self.on_stock_reset() {
+            return Err(UiError::StockReset {
+                serial: self.serial(),
+            });
+        }
         let cmds = input_text_commands(pw.expose_secret())?;
         let focused = self
             .last
@@ -317,13 +394,24 @@ impl<'a, D: UiDevice> Driver<'a, D> {
     }
 
     /// One `uiautomator dump`, retried while uiautomator reports a transient error.
+    /// `/dev/tty` first; when its output holds no hierarchy at all, the same dump through
+    /// a file in one round trip, and the way that worked is remembered for the phone.
     pub async fn dump(&mut self, deadline: Instant) -> Result<Screen, UiError> {
         loop {
-            self.counts.dumps += 1;
-            let bytes = self.dev.exec("uiautomator dump /dev/tty").await?;
-            let text = String::from_utf8_lossy(&bytes);
+            let known = remembered_dump_via(self.dev.serial());
+            let first = known.unwrap_or(DumpVia::Tty);
+            let (mut text, mut via) = (self.dump_via(first).await?, first);
+            if known.is_none() && !text.contains("<hierarchy") {
+                text = self.dump_via(DumpVia::File).await?;
+                via = DumpVia::File;
+            }
             match dump::parse(&text) {
-                Ok(s) => return Ok(s),
+                Ok(s) => {
+                    if known.is_none() {
+                        remember_dump_via(self.dev.serial(), via);
+                    }
+                    return Ok(s);
+                }
                 Err(
                     e @ (DumpError::Uiautomator(_) | DumpError::Empty | DumpError::Malformed(_)),
                 ) => {
@@ -335,6 +423,20 @@ impl<'a, D: UiDevice> Driver<'a, D> {
                 }
             }
         }
+    }
+
+    async fn dump_via(&mut self, via: DumpVia) -> Result<String, UiError> {
+        self.counts.dumps += 1;
+        let cmd = match via {
+            DumpVia::Tty => "uiautomator dump /dev/tty".to_string(),
+            // Emptied first: uiautomator exits 0 even when it fails, and a stale file
+            // would show a screen that is no longer there.
+            DumpVia::File => {
+                format!(": > {DUMP_FILE}; uiautomator dump {DUMP_FILE}; cat {DUMP_FILE}")
+            }
+        };
+        let bytes = self.dev.exec(&cmd).await?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// Recognises S among WANT, outcome screens and interruptions, in that order of
@@ -495,24 +597,29 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         Ok(())
     }
 
-    /// Saves the last dump (secrets blanked) and a screenshot into DIR as
+    /// Saves the last dump (every text field blanked) and a screenshot into DIR as
     /// `<prefix>-dump.xml` and `<prefix>-screen.png`. Best effort: returns what was saved.
-    pub async fn save_evidence(
-        &mut self,
-        dir: &Path,
-        prefix: &str,
-        secret: Option<&SecretString>,
-    ) -> Vec<PathBuf> {
+    ///
+    /// No screenshot while the last screen read could show a password: MIUI's "show
+    /// password" eye and Android's last-character echo put typed characters in the
+    /// pixels, which no redaction can find.
+    pub async fn save_evidence(&mut self, dir: &Path, prefix: &str) -> Vec<PathBuf> {
         let mut saved = Vec::new();
         if std::fs::create_dir_all(dir).is_err() {
             return saved;
         }
         if let Some(seen) = &self.last {
             let p = dir.join(format!("{prefix}-dump.xml"));
-            let xml = seen.screen.redacted_xml(secret.map(|s| s.expose_secret()));
-            if std::fs::write(&p, xml).is_ok() {
+            if std::fs::write(&p, seen.screen.redacted_xml()).is_ok() {
                 saved.push(p);
             }
+        }
+        if self.password_may_show() {
+            tracing::info!(
+                serial = self.dev.serial(),
+                "no screenshot: a password field may be on screen"
+            );
+            return saved;
         }
         if let Ok(png) = self.dev.exec("screencap -p").await {
             if png.starts_with(b"\x89PNG") {
@@ -524,6 +631,82 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         }
         saved
     }
+
+    /// Whether the last screen read has, or is, somewhere a password is typed.
+    fn password_may_show(&self) -> bool {
+        let Some(seen) = &self.last else { return false };
+        let named = seen
+            .name
+            .as_deref()
+            .is_some_and(|n| PASSWORD_SCREENS.contains(&n));
+        named
+            || seen
+                .screen
+                .nodes
+                .iter()
+                .any(|n| n.password || n.is_text_field())
+    }
+}
+
+/// Screens of the embedded recipes where the password is typed or judged.
+const PASSWORD_SCREENS: &[&str] = &["password_dialog", "wrong_password"];
+
+/// What the operator reads when Xiaomi's reset screen does not appear. The menu path is
+/// MIUI 14 / HyperOS's; older MIUI has it under Additional settings (docs/safety.md).
+pub const RESET_SCREEN_REFUSED: &str = "Xiaomi's reset screen did not open: this firmware may refuse the fragment; open Settings → About phone → Factory reset by hand (older MIUI: Settings → Additional settings → Backup & reset)";
+
+/// Resource ids of Android's stock reset screens: `MasterClear`/`MasterClearConfirm`
+/// before Android 12, `MainClear`/`MainClearConfirm` since [aosp].
+const STOCK_RESET_IDS: &[&str] = &[
+    "com.android.settings:id/initiate_master_clear",
+    "com.android.settings:id/execute_master_clear",
+    "com.android.settings:id/initiate_main_clear",
+    "com.android.settings:id/execute_main_clear",
+];
+
+/// Texts only the stock screen shows: its Android 12+ title [aosp]. Xiaomi's own screen
+/// is titled "Factory reset" / 恢复出厂设置, and copies AOSP's description and button
+/// label, so those tell nothing.
+const STOCK_RESET_TEXTS: &[&str] = &[
+    "Erase all data (factory reset)",
+    "清除所有数据（恢复出厂设置）",
+    "清除所有数据(恢复出厂设置)",
+];
+
+/// Whether S is Android's stock reset screen, which skips Find Device and leaves the
+/// phone locked to the owner's account (FACTS.md §5). Hard-coded, not a recipe: a
+/// recipe file cannot teach it away. Nothing is tapped on it.
+pub fn is_stock_reset(s: &Screen) -> bool {
+    s.nodes.iter().any(|n| {
+        let text = n.text.trim();
+        STOCK_RESET_IDS.contains(&n.resource_id.as_str()) || STOCK_RESET_TEXTS.contains(&text)
+    })
+}
+
+/// How a phone's uiautomator gets its dump to us.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum DumpVia {
+    /// `uiautomator dump /dev/tty`: one round trip, but `/dev/tty` needs a controlling
+    /// terminal that `exec:` does not allocate; some builds then print an error or nothing.
+    Tty,
+    /// Written to [`DUMP_FILE`] and read back with `cat`, in the same round trip.
+    File,
+}
+
+const DUMP_FILE: &str = "/data/local/tmp/mi-offboard-ui.xml";
+
+/// Which way worked, per phone (serial), for every driver of this process: a bench
+/// runs several journeys per phone and should pay the failed `/dev/tty` try once.
+static DUMP_WAYS: Mutex<BTreeMap<String, DumpVia>> = Mutex::new(BTreeMap::new());
+
+fn remembered_dump_via(serial: &str) -> Option<DumpVia> {
+    let ways = DUMP_WAYS.lock().unwrap_or_else(|e| e.into_inner());
+    ways.get(serial).copied()
+}
+
+fn remember_dump_via(serial: &str, via: DumpVia) {
+    let mut ways = DUMP_WAYS.lock().unwrap_or_else(|e| e.into_inner());
+    ways.insert(serial.to_string(), via);
 }
 
 enum Waited {
@@ -546,6 +729,95 @@ fn countdown(label: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn screen_with(id: &str, text: &str) -> Screen {
+        let xml = format!(
+            "<hierarchy rotation=\"0\"><node text=\"{text}\" resource-id=\"{id}\" class=\"android.widget.Button\" package=\"com.android.settings\" clickable=\"true\" bounds=\"[0,0][9,9]\" /></hierarchy>"
+        );
+        dump::parse(&xml).unwrap()
+    }
+
+    #[test]
+    fn the_stock_screen_is_known_by_old_and_android_12_ids_and_title() {
+        for id in STOCK_RESET_IDS {
+            assert!(is_stock_reset(&screen_with(id, "Erase all data")), "{id}");
+        }
+        assert!(is_stock_reset(&screen_with(
+            "",
+            "Erase all data (factory reset)"
+        )));
+        assert!(is_stock_reset(&screen_with(
+            "",
+            "清除所有数据（恢复出厂设置）"
+        )));
+        // Xiaomi's own screen: same button label, AOSP's description, its own ids.
+        for (id, text) in [
+            ("com.android.settings:id/erase_all_data", "Erase all data"),
+            (
+                "com.android.settings:id/master_clear_desc",
+                "This will erase all data from your phone's internal storage, including:",
+            ),
+            ("", "Factory reset"),
+        ] {
+            assert!(!is_stock_reset(&screen_with(id, text)), "{id} {text}");
+        }
+    }
+
+    /// A phone whose `exec:uiautomator dump /dev/tty` prints no hierarchy (no controlling
+    /// terminal). Counts what it was asked.
+    struct NoTty {
+        serial: String,
+        asked: std::sync::Mutex<Vec<String>>,
+    }
+
+    const XML: &str = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\"><node text=\"Sign out\" class=\"android.widget.Button\" bounds=\"[0,0][9,9]\" /></hierarchy>";
+
+    impl UiDevice for NoTty {
+        fn serial(&self) -> &str {
+            &self.serial
+        }
+        async fn shell(&self, _: &str) -> Result<ShellResult, DeviceError> {
+            Ok(ShellResult::default())
+        }
+        async fn shell_secret(&self, _: &SecretString) -> Result<ShellResult, DeviceError> {
+            Ok(ShellResult::default())
+        }
+        async fn exec(&self, cmd: &str) -> Result<Vec<u8>, DeviceError> {
+            self.asked.lock().unwrap().push(cmd.to_string());
+            // [guess] what such a build prints: an error about the device, exit 0.
+            if cmd.contains("/dev/tty") {
+                return Ok(
+                    b"ERROR: could not open /dev/tty: No such device or address\r\n".to_vec(),
+                );
+            }
+            let f = DUMP_FILE;
+            if cmd == format!(": > {f}; uiautomator dump {f}; cat {f}") {
+                return Ok(format!("UI hierchary dumped to: {f}\n{XML}").into_bytes());
+            }
+            Ok(Vec::new())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dump_falls_back_to_a_file_and_remembers_it_per_phone() {
+        let dev = NoTty {
+            serial: "fallback-test-phone".into(),
+            asked: std::sync::Mutex::new(Vec::new()),
+        };
+        let recipes = Recipes::embedded().unwrap();
+        let mut drv = Driver::new(&dev, &recipes, Limits::default());
+        let deadline = Instant::now() + Duration::from_secs(5);
+        let s = drv.dump(deadline).await.unwrap();
+        assert_eq!(s.nodes[0].text, "Sign out");
+        assert_eq!(dev.asked.lock().unwrap().len(), 2, "tty, then the file");
+        // A later driver for the same phone goes straight to the file.
+        let mut again = Driver::new(&dev, &recipes, Limits::default());
+        again.dump(deadline).await.unwrap();
+        let asked = dev.asked.lock().unwrap().clone();
+        assert_eq!(asked.len(), 3, "{asked:?}");
+        assert!(!asked[2].contains("/dev/tty"));
+        assert_eq!(drv.counts.dumps + again.counts.dumps, 3);
+    }
 
     #[test]
     fn countdown_labels() {

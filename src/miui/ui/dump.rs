@@ -171,36 +171,73 @@ impl Screen {
         self.nodes.iter().any(|n| n.package == package)
     }
 
-    /// The XML with every password field's text and every occurrence of `secret` blanked,
-    /// for saving next to a report.
-    pub fn redacted_xml(&self, secret: Option<&str>) -> String {
-        let mut xml = self.xml.clone();
-        if let Some(s) = secret.filter(|s| !s.is_empty()) {
-            xml = xml.replace(s, "[redacted]");
-            // The XML may carry the secret escaped (&amp; &lt; &quot; …).
-            let escaped = xml_escape(s);
-            if escaped != s {
-                xml = xml.replace(&escaped, "[redacted]");
-            }
-        }
-        for n in self
-            .nodes
-            .iter()
-            .filter(|n| n.password && !n.text.is_empty())
-        {
-            let attr = format!("text=\"{}\"", xml_escape(&n.text));
-            xml = xml.replace(&attr, "text=\"[redacted]\"");
-        }
-        xml
+    /// The XML for saving next to a report: the text of every text field (any
+    /// `EditText`) and of every node marked `password="true"` blanked. Blanking by field
+    /// rather than by searching for the secret also covers a half-typed password, a
+    /// shown one (MIUI's eye), and any escaping uiautomator's serializer chose.
+    pub fn redacted_xml(&self) -> String {
+        let Ok(doc) = roxmltree::Document::parse(&self.xml) else {
+            // Parsed once already; if that somehow fails, save nothing readable.
+            return String::new();
+        };
+        let mut out = String::from("<?xml version='1.0' encoding='UTF-8' standalone='yes' ?>");
+        write_redacted(doc.root_element(), &mut out);
+        out
     }
 }
 
+fn write_redacted(el: roxmltree::Node<'_, '_>, out: &mut String) {
+    let secret = el.attribute("class").is_some_and(is_text_field_class)
+        || el.attribute("password") == Some("true");
+    out.push('<');
+    out.push_str(el.tag_name().name());
+    for a in el.attributes() {
+        let blank = secret && matches!(a.name(), "text" | "content-desc" | "hint");
+        let value = if blank { "" } else { a.value() };
+        out.push_str(&format!(" {}=\"{}\"", a.name(), xml_escape(value)));
+    }
+    let children: Vec<_> = el.children().filter(|c| c.is_element()).collect();
+    if children.is_empty() {
+        out.push_str(" />");
+        return;
+    }
+    out.push('>');
+    for c in children {
+        write_redacted(c, out);
+    }
+    out.push_str(&format!("</{}>", el.tag_name().name()));
+}
+
+/// Android's text fields: `EditText` and its subclasses (`AutoCompleteTextView` is one
+/// too, but accessibility reports such views under their own names only on some builds).
+fn is_text_field_class(class: &str) -> bool {
+    class.contains("EditText") || class.contains("AutoCompleteTextView")
+}
+
+impl Node {
+    /// A text field: whatever is typed into it may be secret.
+    pub fn is_text_field(&self) -> bool {
+        is_text_field_class(&self.class)
+    }
+}
+
+/// Attribute escaping as Android's XML serializer does it, plus the control characters
+/// an attribute cannot carry raw.
 fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&apos;")
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\n' => out.push_str("&#10;"),
+            '\r' => out.push_str("&#13;"),
+            '\t' => out.push_str("&#9;"),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -280,10 +317,21 @@ mod tests {
     }
 
     #[test]
-    fn redaction_blanks_password_fields_and_the_secret() {
-        let xml = "<hierarchy><node text=\"p&amp;ss w\" password=\"true\" bounds=\"[0,0][1,1]\"/><node text=\"Wrong p&amp;ss w\" bounds=\"[0,0][1,1]\"/></hierarchy>";
+    fn redaction_blanks_every_text_field_whatever_its_escaping() {
+        // A shown password (password="false": MIUI's eye), a half-typed one, quotes of
+        // both kinds written raw and escaped, and a non-field label that must stay.
+        let xml = "<?xml version='1.0' encoding='UTF-8' standalone='yes' ?><hierarchy rotation=\"0\"><node text=\"Enter password\" class=\"android.widget.TextView\" bounds=\"[0,0][1,1]\" /><node text=\"it's &quot;q&quot; &amp; p\" class=\"android.widget.EditText\" password=\"false\" bounds=\"[0,0][1,1]\" /><node text=\"Zq7 it\" class=\"com.miui.SomeEditText\" bounds=\"[0,0][1,1]\" /><node text=\"••••\" content-desc=\"x\" class=\"android.view.View\" password=\"true\" bounds=\"[0,0][1,1]\"><node text=\"OK\" class=\"android.widget.Button\" bounds=\"[2,2][3,3]\" /></node></hierarchy>";
         let s = parse(xml).unwrap();
-        let out = s.redacted_xml(Some("p&ss w"));
-        assert!(!out.contains("ss w"), "{out}");
+        let out = s.redacted_xml();
+        for leak in ["it's", "&quot;q", "Zq7", "••••", "content-desc=\"x\""] {
+            assert!(!out.contains(leak), "{leak} in {out}");
+        }
+        // Still a dump a person (and this parser) can read: labels and structure kept.
+        let back = parse(&out).unwrap();
+        assert_eq!(back.nodes.len(), 5);
+        assert_eq!(back.nodes[0].text, "Enter password");
+        assert_eq!(back.nodes[4].text, "OK");
+        assert_eq!(back.nodes[4].parent, Some(3));
+        assert!(back.nodes[3].password);
     }
 }

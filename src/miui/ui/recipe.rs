@@ -9,6 +9,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use super::device::ACCOUNT_PAGE_STARTS;
 use super::dump::Screen;
 
 /// The recipes shipped with the tool.
@@ -211,6 +212,18 @@ impl Recipes {
                     Action::Start if st.args.is_empty() => {
                         return Err(bad(format!("{at}: `start` needs args")));
                     }
+                    // Recipes teach screens and targets, not where a journey starts: the
+                    // reset's entry point is code, and `am start` may open nothing else.
+                    Action::Start
+                        if std::iter::once(&st.args).chain(&st.fallbacks).any(|a| {
+                            let a: Vec<&str> = a.iter().map(String::as_str).collect();
+                            !ACCOUNT_PAGE_STARTS.contains(&a.as_slice())
+                        }) =>
+                    {
+                        return Err(bad(format!(
+                            "{at}: `start` may open only the Mi account page; Xiaomi's reset screen is opened by the tool itself"
+                        )));
+                    }
                     Action::Tap | Action::TypePassword
                         if st.screen.is_none() || st.target.is_none() =>
                     {
@@ -400,6 +413,47 @@ dialog = true
         let r = Recipes::embedded().unwrap();
         assert!(r.flow("signout").is_some());
         assert!(r.flow("reset").is_some());
+    }
+
+    /// A recipe "for a new firmware" cannot choose where the reset starts, nor open any
+    /// other screen with `am start`.
+    #[test]
+    fn recipes_cannot_start_the_reset_or_any_other_screen() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.toml");
+        for args in [
+            r#"["-a", "com.android.settings.action.FACTORY_RESET"]"#,
+            r#"["-n", "com.android.settings/.SubSettings", "--es", ":android:show_fragment", "com.android.settings.MiuiMasterClear"]"#,
+            r#"["-n", "com.android.settings/.Settings"]"#,
+        ] {
+            for flow in ["reset", "reset_password", "signout"] {
+                std::fs::write(
+                    &p,
+                    format!("[[flows.{flow}]]\nname = \"open\"\ndo = \"start\"\nargs = {args}\n"),
+                )
+                .unwrap();
+                let e = Recipes::load(Some(&p)).unwrap_err();
+                assert!(
+                    e.to_string().contains("may open only the Mi account page"),
+                    "{flow} {args}: {e}"
+                );
+            }
+        }
+        // Nor hide it in a fallback.
+        std::fs::write(
+            &p,
+            "[[flows.signout]]\nname = \"open\"\ndo = \"start\"\nargs = [\"-n\", \"com.xiaomi.account/.ui.AccountSettingsActivity\"]\nfallbacks = [[\"-a\", \"android.intent.action.MAIN_CLEAR\"]]\n",
+        )
+        .unwrap();
+        assert!(Recipes::load(Some(&p)).is_err());
+        // The embedded reset flow has no start of its own: the tool opens the screen.
+        let r = Recipes::embedded().unwrap();
+        assert!(
+            r.flow("reset")
+                .unwrap()
+                .iter()
+                .all(|s| s.action != Action::Start)
+        );
     }
 
     #[test]

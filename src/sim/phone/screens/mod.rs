@@ -44,6 +44,11 @@ pub struct UiConfig {
     pub countdown: Duration,
     /// The next N dumps fail with "ERROR: could not get idle state." (a busy screen).
     pub idle_failures: u32,
+    /// The stock reset screen as before Android 12 (`MasterClear`, ids
+    /// `initiate_master_clear`/`execute_master_clear`). The default is Android 12+
+    /// (`MainClear`, `initiate_main_clear`/`execute_main_clear`), what MIUI 14 and
+    /// HyperOS are built on [aosp].
+    pub stock_reset_pre12: bool,
 }
 
 /// What tapping a node does.
@@ -297,8 +302,8 @@ impl Ui {
                 None => pages::account_signed_out(os, lang),
             },
             Page::MasterClear => pages::master_clear(os, lang),
-            Page::StockReset => pages::stock_reset(os, lang, false),
-            Page::StockConfirm => pages::stock_reset(os, lang, true),
+            Page::StockReset => pages::stock_reset(os, lang, false, self.config.stock_reset_pre12),
+            Page::StockConfirm => pages::stock_reset(os, lang, true, self.config.stock_reset_pre12),
             Page::Updater => pages::updater(os, lang),
             Page::Wiping => pages::wiping(lang),
         })

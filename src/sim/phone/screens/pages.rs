@@ -476,7 +476,20 @@ pub fn reset_password(os: OsFlavour, lang: Lang, pw: &PasswordBox, ime: bool) ->
     dialog(spec, os, ime)
 }
 
-pub fn stock_reset(os: OsFlavour, lang: Lang, confirm: bool) -> Node {
+/// AOSP's reset screens: `MainClear`/`MainClearConfirm` on Android 12+, whose ids say
+/// `main_clear`; PRE12 gives `MasterClear`'s `master_clear` ids [aosp].
+pub fn stock_reset(os: OsFlavour, lang: Lang, confirm: bool, pre12: bool) -> Node {
+    let ids = if pre12 {
+        [
+            "com.android.settings:id/execute_master_clear",
+            "com.android.settings:id/initiate_master_clear",
+        ]
+    } else {
+        [
+            "com.android.settings:id/execute_main_clear",
+            "com.android.settings:id/initiate_main_clear",
+        ]
+    };
     let pkg = SETTINGS_PKG;
     let title = tr(
         lang,
@@ -490,7 +503,7 @@ pub fn stock_reset(os: OsFlavour, lang: Lang, confirm: bool) -> Node {
                 "Erase all data?\nAll of your personal information and downloaded apps will be deleted. You can't undo this action.",
                 "要清除所有数据吗？\n您的所有个人信息和下载的应用都将被删除。此操作无法撤消。",
             ),
-            "com.android.settings:id/execute_master_clear",
+            ids[0],
             Action::StockConfirm,
         )
     } else {
@@ -500,7 +513,7 @@ pub fn stock_reset(os: OsFlavour, lang: Lang, confirm: bool) -> Node {
                 "This will erase all data from your phone's internal storage, including:\n• Your Google Account\n• System and app data and settings\n• Downloaded apps",
                 "此操作会清除您手机内部存储空间中的所有数据，包括：\n• 您的 Google 账号\n• 系统及应用的数据和设置\n• 下载的应用",
             ),
-            "com.android.settings:id/initiate_master_clear",
+            ids[1],
             Action::StockErase,
         )
     };

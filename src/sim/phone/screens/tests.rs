@@ -229,7 +229,7 @@ fn every_screen_renders_parseable_xml_in_both_languages_on_every_flavour() {
                 &args(&["-a", "com.android.settings.action.FACTORY_RESET"]),
             );
             let stock = dump(&mut u, &w);
-            by_id(&stock, "com.android.settings:id/initiate_master_clear");
+            by_id(&stock, "com.android.settings:id/initiate_main_clear");
         }
     }
 }
@@ -466,23 +466,26 @@ fn master_clear_without_find_device_asks_no_password() {
 
 #[test]
 fn stock_reset_wipes_with_find_device_still_on() {
+    for (pre12, ids) in [
+        (false, ["initiate_main_clear", "execute_main_clear"]),
+        (true, ["initiate_master_clear", "execute_master_clear"]),
+    ] {
+        stock_reset_wipes_with_ids(pre12, ids);
+    }
+}
+
+fn stock_reset_wipes_with_ids(pre12: bool, ids: [&str; 2]) {
     let mut w = world(Lang::Zh);
     let mut u = ui(OsFlavour::HyperOs2);
+    u.config_mut().stock_reset_pre12 = pre12;
     let out = u.am_start(
         &mut w,
         &args(&["-a", "com.android.settings.action.FACTORY_RESET"]),
     );
     assert_eq!(out.code, 0);
-    tap_id(
-        &mut u,
-        &mut w,
-        "com.android.settings:id/initiate_master_clear",
-    );
-    tap_id(
-        &mut u,
-        &mut w,
-        "com.android.settings:id/execute_master_clear",
-    );
+    for id in ids {
+        tap_id(&mut u, &mut w, &format!("com.android.settings:id/{id}"));
+    }
     assert_eq!(w.wipe_requested, Some(WipeKind::Stock));
     assert!(w.find_device_on());
     w.registry.wiped(IMEI);
