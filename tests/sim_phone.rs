@@ -396,51 +396,63 @@ fn nodes(xml: &str) -> Vec<(String, String, bool, (i32, i32))> {
         .collect()
 }
 
-async fn dump(p: &Phone) -> Vec<(String, String, bool, (i32, i32))> {
-    let out = sh(p, "uiautomator dump /dev/tty").await;
-    let s = text(&out.stdout);
-    let xml = s
+/// One shell command on a phone: exit code, stdout, stderr. The sign-out script below
+/// runs through this, in-process and through the real `adb shell`, on the same steps.
+type Shell<'a> = dyn Fn(&str) -> (i32, String, String) + 'a;
+
+fn dump(sh: &Shell) -> Vec<(String, String, bool, (i32, i32))> {
+    let (code, out, err) = sh("uiautomator dump /dev/tty");
+    assert_eq!(code, 0, "{err}");
+    let xml = out
         .strip_suffix("UI hierchary dumped to: /dev/tty\n")
-        .unwrap_or_else(|| panic!("dump output: {s} / {}", text(&out.stderr)));
+        .unwrap_or_else(|| panic!("dump output: {out} / {err}"));
     nodes(xml)
 }
 
-async fn tap(p: &Phone, at: (i32, i32)) {
-    let out = sh(p, &format!("input tap {} {}", at.0, at.1)).await;
-    assert_eq!(out.code, 0, "{}", text(&out.stderr));
+fn tap(sh: &Shell, at: (i32, i32)) {
+    let (code, _, err) = sh(&format!("input tap {} {}", at.0, at.1));
+    assert_eq!(code, 0, "{err}");
 }
 
-#[tokio::test]
-async fn scripted_sign_out_through_the_shell_turns_find_device_off() {
-    let (p, registry) = phone("miui14-global", 21);
-    let password = "MiDemo#14";
-    let out = sh(
-        &p,
-        "am start -n com.xiaomi.account/.ui.AccountSettingsActivity",
-    )
-    .await;
-    assert_eq!(out.code, 0, "{}", text(&out.stderr));
-    let d = dump(&p).await;
+/// Signs the phone out as a person with a script would: open the Mi account page, tap
+/// the sign-out button found in the dump, type the password, OK, choose to remove the
+/// synced data.
+fn scripted_sign_out(sh: &Shell, password: &str) {
+    let (code, _, err) = sh("am start -n com.xiaomi.account/.ui.AccountSettingsActivity");
+    assert_eq!(code, 0, "{err}");
+    let d = dump(sh);
     let logout = d
         .iter()
         .find(|n| n.1 == "com.xiaomi.account:id/logout_btn")
         .expect("sign-out button");
-    tap(&p, logout.3).await;
-    let d = dump(&p).await;
+    tap(sh, logout.3);
+    let d = dump(sh);
     let field = d.iter().find(|n| n.2).expect("password field");
-    tap(&p, field.3).await;
+    tap(sh, field.3);
     // The host quotes the password; `#` inside a word is not a comment.
-    let out = sh(&p, &format!("input text '{password}'")).await;
-    assert_eq!(out.code, 0, "{}", text(&out.stderr));
-    let d = dump(&p).await;
+    let (code, _, err) = sh(&format!("input text '{password}'"));
+    assert_eq!(code, 0, "{err}");
+    let d = dump(sh);
     let ok = d.iter().find(|n| n.1 == "android:id/button1").expect("OK");
-    tap(&p, ok.3).await;
-    let d = dump(&p).await;
+    tap(sh, ok.3);
+    let d = dump(sh);
     let remove = d
         .iter()
         .find(|n| n.0 == "Remove from phone")
         .expect("keep/remove choice");
-    tap(&p, remove.3).await;
+    tap(sh, remove.3);
+}
+
+#[test]
+fn scripted_sign_out_through_the_shell_turns_find_device_off() {
+    let rt = runtime();
+    let (p, registry) = phone("miui14-global", 21);
+    let password = "MiDemo#14";
+    let sh = |cmd: &str| {
+        let o = rt.block_on(sh(&p, cmd));
+        (i32::from(o.code), text(&o.stdout), text(&o.stderr))
+    };
+    scripted_sign_out(&sh, password);
 
     let s = p.state_json();
     assert_eq!(s["mi_account"], serde_json::Value::Null);
@@ -448,15 +460,41 @@ async fn scripted_sign_out_through_the_shell_turns_find_device_off() {
     assert!(registry.device(p.imei()).is_none());
     assert!(!s.to_string().contains(password));
     assert!(s["counters"]["dumps"].as_u64().unwrap() >= 4);
-    let acc = text(&sh(&p, "dumpsys account").await.stdout);
+    let acc = sh("dumpsys account").1;
     assert!(!acc.contains(", type=com.xiaomi}"), "{acc}");
     // The dump written to a file is announced with uiautomator's own spelling.
-    let out = sh(&p, "uiautomator dump").await;
     assert_eq!(
-        text(&out.stdout),
+        sh("uiautomator dump").1,
         "UI hierchary dumped to: /sdcard/window_dump.xml\n"
     );
     assert!(p.sdcard_dir().join("window_dump.xml").is_file());
+}
+
+#[test]
+fn scripted_sign_out_through_real_adb_shell_changes_the_phone_and_its_account() {
+    let rt = runtime();
+    let phones = serve(&rt, vec![PhoneSpec::default()]);
+    let adb = common::AdbServer::start();
+    let serial = adb.connect(phones[0].port());
+    let sh = |cmd: &str| {
+        let o = adb.adb(&["-s", &serial, "shell", cmd]);
+        (
+            o.status.code().unwrap_or(-1),
+            text(&o.stdout),
+            text(&o.stderr),
+        )
+    };
+    // Signed in before: the account is on the phone and bound with Find Device on.
+    assert!(sh("dumpsys account").1.contains(", type=com.xiaomi}"));
+    assert_eq!(phones[0].phone().state_json()["find_device"], true);
+
+    scripted_sign_out(&sh, "MiDemo#14");
+
+    let s = phones[0].phone().state_json();
+    assert_eq!(s["mi_account"], serde_json::Value::Null);
+    assert_eq!(s["find_device"], false);
+    assert!(!sh("dumpsys account").1.contains(", type=com.xiaomi}"));
+    assert!(!s.to_string().contains("MiDemo#14"));
 }
 
 /// Starts PHONES on free ports (one tokio runtime per test, kept alive by the caller).
