@@ -145,12 +145,7 @@ impl Lines {
             return Some(b.clone());
         }
         let b = self.multi.add(ProgressBar::new(0));
-        b.set_style(
-            ProgressStyle::with_template(
-                "{prefix} {spinner} {wide_msg} {bytes:>10}/{total_bytes:<10}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
+        b.set_style(style(false));
         b.set_prefix(self.prefix(serial));
         b.enable_steady_tick(Duration::from_millis(200));
         bars.insert(serial.to_owned(), b.clone());
@@ -171,15 +166,28 @@ impl Lines {
     }
 }
 
+/// A phone's line: its step, and bytes with rate and time left while it transfers.
+fn style(transfer: bool) -> ProgressStyle {
+    let template = if transfer {
+        "{prefix} {spinner} {wide_msg} {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>11} {eta:>4}"
+    } else {
+        "{prefix} {spinner} {wide_msg}"
+    };
+    ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar())
+}
+
 impl Reporter for Lines {
     fn step(&self, serial: &str, step: &str) {
         if let Some(b) = self.bar(serial) {
+            // A new step shows no byte counts until it starts a transfer of its own.
+            b.set_style(style(false));
             b.set_message(step.to_owned());
         }
         self.say(serial, step);
     }
     fn start_transfer(&self, serial: &str, total_bytes: u64, _total_files: u64) {
         if let Some(b) = self.bar(serial) {
+            b.set_style(style(true));
             b.set_length(total_bytes);
             b.set_position(0);
         }
