@@ -596,6 +596,7 @@ impl<'a, S: Steps> Prepared<'a, S> {
         // A copy of the reference, so step futures borrow the phone, not `self`.
         let steps = self.steps;
         let backup_path = backup_dir(self.env.dest, steps.serial());
+        let backup_from_earlier_run = self.log.finished(StepKind::Backup).is_some();
         // Backup, or its waiver.
         if let Flow::Stop(o) = match &plan.backup {
             BackupChoice::Backup => {
@@ -677,6 +678,21 @@ impl<'a, S: Steps> Prepared<'a, S> {
             } else {
                 None
             };
+            // A backup an earlier run finished may be days old, and the phone in use
+            // since: bring it up to date first (a resumed backup copies only what is
+            // new or changed). The reset's interlock then compares it with the phone.
+            if backed_up && backup_from_earlier_run {
+                match steps.backup(&backup_path).await {
+                    Ok(done) => state.backup = Some(done.value),
+                    Err(e) => {
+                        let why = format!(
+                            "the backup from an earlier run could not be brought up to date: {}",
+                            e.message
+                        );
+                        return Ok(Flow::Stop(self.refuse_step(StepKind::Reset, &why, e.exit)?));
+                    }
+                }
+            }
             let bdir = backed_up.then_some(backup_path.as_path());
             let fut = steps.reset(pw, bdir, waiver);
             if let Flow::Stop(o) = self.step(StepKind::Reset, fut, |_, ()| {}, state).await? {
