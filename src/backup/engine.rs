@@ -1058,6 +1058,32 @@ mod tests {
         assert_eq!(t.kept().len(), 3);
     }
 
+    /// Regression: a resumed run renamed the new copy over an earlier verified one and
+    /// then, on a hash mismatch, deleted it: the owner's bytes were gone from the host.
+    #[test]
+    fn an_unverified_replacement_gives_the_earlier_copy_back() {
+        let d = tempfile::tempdir().unwrap();
+        let targets: Vec<PathBuf> = (0..3).map(|i| d.path().join(format!("{i}.jpg"))).collect();
+        std::fs::write(&targets[0], b"old0").unwrap();
+        std::fs::write(&targets[1], b"old1").unwrap();
+        let earlier = keep_earlier(&targets);
+        assert_eq!(earlier, [true, true, false]);
+        // The new copies land under the real names; 0 verifies, 1 is removed for a
+        // mismatch (as `settle` does), 2 was new and fails too.
+        for (t, body) in targets.iter().zip([&b"new0"[..], b"new1", b"new2"]) {
+            let part = paths::partial_path(t);
+            std::fs::write(&part, body).unwrap();
+            std::fs::rename(&part, t).unwrap();
+        }
+        std::fs::remove_file(&targets[1]).unwrap();
+        settle_earlier(&targets, &earlier, &[true, false, false]);
+        assert_eq!(std::fs::read(&targets[0]).unwrap(), b"new0");
+        assert_eq!(std::fs::read(&targets[1]).unwrap(), b"old1");
+        assert_eq!(std::fs::read(&targets[2]).unwrap(), b"new2");
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(left.len(), 3, "no second names left behind");
+    }
+
     #[test]
     fn resume_keeps_only_unchanged_verified_files() {
         let d = tempfile::tempdir().unwrap();

@@ -689,7 +689,11 @@ impl<'a, S: Steps> Prepared<'a, S> {
                             "the backup from an earlier run could not be brought up to date: {}",
                             e.message
                         );
-                        return Ok(Flow::Stop(self.refuse_step(StepKind::Reset, &why, e.exit)?));
+                        return Ok(Flow::Stop(self.refuse_step(
+                            StepKind::Reset,
+                            &why,
+                            e.exit,
+                        )?));
                     }
                 }
             }
