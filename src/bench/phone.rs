@@ -267,6 +267,10 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         Ok(Done::new(summary).with_note(note))
     }
 
+    async fn backup_outdated(&self, dest: &Path) -> Option<String> {
+        crate::backup::recheck(&self.dev, dest).await.problem()
+    }
+
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
         let pw = password.clone();
         let source = move || Ok(pw.clone());
