@@ -56,6 +56,16 @@ impl Bench {
         adb.device(Selector::Serial(self.serial.clone()))
     }
 
+    /// The phone's own serial (`ro.serialno`), what a backup is matched on.
+    async fn serialno(&self) -> String {
+        let out = self
+            .device(Duration::from_secs(20))
+            .shell("getprop ro.serialno")
+            .await
+            .expect("getprop");
+        out.stdout_text().trim().to_string()
+    }
+
     fn sdcard(&self) -> PathBuf {
         self.phone.phone().sdcard_dir()
     }
@@ -228,7 +238,14 @@ async fn full_backup_of_hostile_tree_is_byte_identical_with_a_correct_manifest()
         (m.files.len(), m.files.len(), m.files.len())
     );
     assert_eq!(s.manifest_sha256, sha);
-    let proof = backup::verified_backup(dest.path(), &bench.serial).expect("proof");
+    let hw = bench.serialno().await;
+    assert!(!hw.is_empty());
+    assert_eq!(m.device.hardware_serial.as_deref(), Some(hw.as_str()));
+    let proof = backup::verified_backup(dest.path(), &bench.serial, Some(&hw)).expect("proof");
+    assert_eq!(proof.hardware_serial.as_deref(), Some(hw.as_str()));
+    assert!(proof.notes.is_empty(), "{:?}", proof.notes);
+    // A backup is this phone's by its own serial, not by the adb serial it shares.
+    assert!(backup::verified_backup(dest.path(), &bench.serial, Some("other-phone")).is_err());
     assert_eq!(proof.manifest_sha256, sha);
     assert_eq!(proof.files, m.files.len());
 }
@@ -330,7 +347,14 @@ async fn phone_dropping_mid_file_exits_5_leaves_nothing_corrupt_and_a_rerun_comp
             "{rel} carries its real name but not the phone's bytes"
         );
     }
-    assert!(backup::verified_backup(dest.path(), &bench.serial).is_err());
+    assert!(
+        backup::verified_backup(
+            dest.path(),
+            &bench.serial,
+            m.device.hardware_serial.as_deref()
+        )
+        .is_err()
+    );
 
     bench.phone.phone().set_faults(PhoneFaults::default());
     bench.wait_online().await;
@@ -349,12 +373,14 @@ async fn phone_dropping_mid_file_exits_5_leaves_nothing_corrupt_and_a_rerun_comp
         !landed.keys().any(|k| is_partial(k)),
         "temporaries left behind"
     );
-    backup::verified_backup(dest.path(), &bench.serial).expect("proof after rerun");
+    backup::verified_backup(dest.path(), &bench.serial, Some(&bench.serialno().await))
+        .expect("proof after rerun");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn phone_stalling_mid_transfer_ends_with_exit_5_not_a_hang() {
     let bench = Bench::start(big_tree()).await;
+    let hw = bench.serialno().await;
     let dest = tempfile::tempdir().unwrap();
     let phone = bench.phone.phone();
     let reporter = Trigger {
@@ -379,7 +405,7 @@ async fn phone_stalling_mid_transfer_ends_with_exit_5_not_a_hang() {
     assert!(matches!(e, BackupError::Adb { .. }), "{e}");
     assert_eq!(e.exit(), Exit::PhoneLost);
     bench.phone.phone().set_faults(PhoneFaults::default());
-    assert!(backup::verified_backup(dest.path(), &bench.serial).is_err());
+    assert!(backup::verified_backup(dest.path(), &bench.serial, Some(&hw)).is_err());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -413,6 +439,7 @@ async fn a_backup_dir_of_another_phone_is_refused_and_the_proof_names_the_phone(
     let mut other = manifest::Manifest::new(
         manifest::Device {
             serial: "SOMEONE-ELSE".into(),
+            hardware_serial: None,
             model: None,
             imei: None,
         },
@@ -426,5 +453,7 @@ async fn a_backup_dir_of_another_phone_is_refused_and_the_proof_names_the_phone(
         .await
         .expect_err("another phone's backup");
     assert_eq!(e.exit(), Exit::Refused);
-    assert!(backup::verified_backup(dest.path(), &bench.serial).is_err());
+    assert!(
+        backup::verified_backup(dest.path(), &bench.serial, Some(&bench.serialno().await)).is_err()
+    );
 }

@@ -226,3 +226,91 @@ fn unplugged_before_the_last_confirmation_is_reset_not_confirmed() {
     );
     not_confirmed(&b, &out);
 }
+
+/// `mi-offboard backup --dest DIR` against the bench's phone.
+fn backup_to(b: &Bench, dest: &std::path::Path) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_mi-offboard"))
+        .args(["backup", "--dest"])
+        .arg(dest)
+        .args(["-s", &b.serial, "-P", &b.server.port.to_string()])
+        .env("HOME", b.server.home())
+        .env_remove("ANDROID_SERIAL")
+        .env_remove("ADB_SERVER_SOCKET")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run mi-offboard backup")
+}
+
+/// The review's scenario: a backup finished, the owner kept using the phone, and a
+/// reset with the old backup would erase the new photo. The reset re-lists the phone
+/// and refuses, naming the file; a rerun of the backup (incremental) lets it proceed.
+/// The file the phone would not send is named too, and needs --accept-unreadable.
+#[test]
+fn reset_with_an_out_of_date_backup_is_refused_until_the_backup_is_rerun() {
+    use mi_offboard::sim::phone::tree::UNREADABLE_FILE;
+    let b = Bench::start("miui14-global", |_| {});
+    let sn = serialno(&b);
+    let dest = b.dir.path().join("backup");
+    let out = backup_to(&b, &dest);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let dest_s = dest.to_str().unwrap();
+    let reset = ["reset", "--confirm", &sn, "--backup", dest_s];
+    refused(
+        &b,
+        &reset,
+        &format!("1 file could not be read and will be lost: {UNREADABLE_FILE}"),
+    );
+    refused(&b, &reset, "--accept-unreadable");
+
+    let new = b
+        .phone
+        .phone()
+        .sdcard_dir()
+        .join("DCIM/taken after the backup.jpg");
+    std::fs::write(&new, b"a photo the owner took later").unwrap();
+    let accepted = [&reset[..], &["--accept-unreadable"]].concat();
+    refused(
+        &b,
+        &accepted,
+        "backup is out of date: 1 file new or changed since ",
+    );
+    refused(&b, &accepted, "(e.g. DCIM/taken after the backup.jpg)");
+    refused(&b, &accepted, "run the backup again");
+
+    let out = backup_to(&b, &dest);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let out = b.run(&accepted, Some(PASSWORD));
+    let all = text(&out);
+    assert_eq!(code(&out), 0, "{all}");
+    assert_eq!(b.state()["wiped"], true);
+    assert!(dest.join("data/DCIM/taken after the backup.jpg").is_file());
+    assert_no_password(&all);
+}
+
+/// A backup of another phone that happens to share the adb serial (cheap phones,
+/// ip:port over TCP) is not this phone's backup: matched on ro.serialno.
+#[test]
+fn a_backup_recorded_for_another_hardware_serial_is_refused() {
+    let b = Bench::start("miui14-global", |_| {});
+    let sn = serialno(&b);
+    let dest = b.dir.path().join("backup");
+    let out = backup_to(&b, &dest);
+    assert_eq!(code(&out), 0, "{}", text(&out));
+    let path = dest.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    assert_eq!(m["device"]["hardware_serial"], sn.as_str(), "{m}");
+    m["device"]["hardware_serial"] = "another-phone".into();
+    std::fs::write(&path, serde_json::to_vec(&m).unwrap()).unwrap();
+    refused(
+        &b,
+        &[
+            "reset",
+            "--confirm",
+            &sn,
+            "--backup",
+            dest.to_str().unwrap(),
+            "--accept-unreadable",
+        ],
+        "is of phone another-phone",
+    );
+}

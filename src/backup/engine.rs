@@ -93,25 +93,25 @@ pub async fn backup(
     let dir = opts.dest.clone();
     prepare_dest(&dir)?;
     let previous = match manifest::load(&dir) {
-        Ok((m, _)) if m.device.serial != serial => {
-            return Err(BackupError::OtherPhone {
-                dir,
-                serial,
-                found: m.device.serial,
-            });
-        }
         Ok((m, _)) => Some(m),
         Err(manifest::LoadError::Missing { .. }) => None,
         Err(e) => return Err(BackupError::Manifest(e)),
     };
     reporter.step(&serial, "backup");
 
-    let (model, imei) = identity(device).await.map_err(lost)?;
+    let id = identity(device).await.map_err(lost)?;
+    if let Some(found) = previous
+        .as_ref()
+        .and_then(|m| other_phone(&m.device, &serial, &id))
+    {
+        return Err(BackupError::OtherPhone { dir, serial, found });
+    }
     let mut man = Manifest::new(
         manifest::Device {
             serial: serial.clone(),
-            model,
-            imei,
+            hardware_serial: id.hardware_serial,
+            model: id.model,
+            imei: id.imei,
         },
         selection.roots.clone(),
     );
@@ -182,6 +182,15 @@ pub async fn backup(
             })?
     };
 
+    // A copy about to be replaced stays under a second name until its successor is
+    // verified: the rename lands before the phone's hash arrives, and a mismatch must
+    // not cost the owner the earlier, verified bytes.
+    let earlier = {
+        let targets = targets.clone();
+        tokio::task::spawn_blocking(move || keep_earlier(&targets))
+            .await
+            .unwrap_or_default()
+    };
     reporter.start_transfer(&serial, todo_bytes, todo.len() as u64);
     let mut run = Transfer::new(&todo, targets);
     let outcome = run
@@ -197,6 +206,12 @@ pub async fn backup(
         .await;
     let _ = session.quit().await;
 
+    {
+        let verified: Vec<bool> = run.records.iter().map(|r| r.verified).collect();
+        let targets = run.targets.clone();
+        let _ = tokio::task::spawn_blocking(move || settle_earlier(&targets, &earlier, &verified))
+            .await;
+    }
     man.finished = Some(manifest::now());
     let (failed, skipped_now) = run.failures(&todo);
     man.skipped.extend(skipped_now);
@@ -248,26 +263,61 @@ fn prepare_dest(dir: &Path) -> Result<(), BackupError> {
     std::fs::remove_file(&probe).map_err(err)
 }
 
-/// Model and IMEI (when a Xiaomi build exposes it as a prop; FACTS.md §4), one command.
-async fn identity(device: &Device) -> Result<(Option<String>, Option<String>), AdbError> {
+/// Who the phone is, as far as its props tell.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Identity {
+    model: Option<String>,
+    hardware_serial: Option<String>,
+    imei: Option<String>,
+}
+
+/// Whether an existing manifest is another phone's: the hardware serials decide when
+/// both are known (the adb serial of one phone changes between USB and TCP, and two
+/// phones can share one); otherwise the adb serials. Returns the other phone's serial.
+fn other_phone(old: &manifest::Device, adb_serial: &str, now: &Identity) -> Option<String> {
+    match (&old.hardware_serial, &now.hardware_serial) {
+        (Some(a), Some(b)) if a == b => None,
+        (Some(a), Some(_)) => Some(a.clone()),
+        _ if old.serial != adb_serial => Some(old.serial.clone()),
+        _ => None,
+    }
+}
+
+/// Model, `ro.serialno` and the IMEI (when a Xiaomi build exposes it as a prop;
+/// FACTS.md §4), one command.
+async fn identity(device: &Device) -> Result<Identity, AdbError> {
     let out = device
-        .shell("getprop ro.product.model;getprop ro.ril.miui.imei0;getprop ro.ril.oem.imei")
+        .shell("getprop ro.product.model;getprop ro.serialno;getprop ro.ril.miui.imei0;getprop ro.ril.oem.imei")
         .await?;
     Ok(parse_identity(&out.stdout_text()))
 }
 
-fn parse_identity(text: &str) -> (Option<String>, Option<String>) {
+/// One answer per line, in the command's order; a missing prop is an empty line.
+fn parse_identity(text: &str) -> Identity {
     let lines: Vec<&str> = text.lines().map(str::trim).collect();
-    let model = lines
-        .first()
-        .filter(|m| !m.is_empty())
-        .map(|m| m.to_string());
+    let line = |i: usize| {
+        lines
+            .get(i)
+            .filter(|l| !l.is_empty())
+            .map(|l| l.to_string())
+    };
+    // Placeholder serials some builds report say nothing about which phone this is.
+    let hardware_serial = line(1).filter(|s| {
+        s.len() <= 64
+            && s.bytes().all(|b| b.is_ascii_graphic())
+            && !s.bytes().all(|b| b == b'0')
+            && s != "unknown"
+    });
     let imei = lines
         .iter()
-        .skip(1)
+        .skip(2)
         .find(|l| (14..=16).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_digit()))
         .map(|l| l.to_string());
-    (model, imei)
+    Identity {
+        model: line(0),
+        hardware_serial,
+        imei,
+    }
 }
 
 /// Installed user apps with versions; the inner error is a note, not a failure.
@@ -302,7 +352,7 @@ fn parse_apps(text: &str) -> Vec<manifest::App> {
 
 /// Lists every root in the one session: entries, roots missing on the phone, and names
 /// that cannot be kept (not UTF-8).
-async fn walk(
+pub(super) async fn walk(
     session: &mut crate::adb::SyncSession,
     roots: &[String],
 ) -> Result<(Vec<Entry>, Vec<String>, Vec<Skipped>), AdbError> {
@@ -409,6 +459,43 @@ fn hash_file(path: &Path) -> std::io::Result<(String, u64)> {
         }
         h.update(&buf[..k]);
         n += k as u64;
+    }
+}
+
+/// The second name of a copy kept while its replacement is unverified.
+fn earlier_path(target: &Path) -> PathBuf {
+    let mut name = paths::partial_path(target).into_os_string();
+    name.push(".prev");
+    PathBuf::from(name)
+}
+
+/// Hard-links every host copy about to be replaced to its second name (no bytes are
+/// copied). Returns which targets have one.
+fn keep_earlier(targets: &[PathBuf]) -> Vec<bool> {
+    targets
+        .iter()
+        .map(|t| {
+            let prev = earlier_path(t);
+            let _ = std::fs::remove_file(&prev);
+            std::fs::symlink_metadata(t).is_ok_and(|m| m.is_file())
+                && std::fs::hard_link(t, &prev).is_ok()
+        })
+        .collect()
+}
+
+/// After the run: a verified new copy drops the earlier one; an unverified one (hash
+/// mismatch, no answer, phone lost) gives the earlier copy its name back.
+fn settle_earlier(targets: &[PathBuf], earlier: &[bool], verified: &[bool]) {
+    for ((t, kept), ok) in targets.iter().zip(earlier).zip(verified) {
+        if !kept {
+            continue;
+        }
+        let prev = earlier_path(t);
+        let _ = if *ok {
+            std::fs::remove_file(&prev)
+        } else {
+            std::fs::rename(&prev, t)
+        };
     }
 }
 
@@ -804,7 +891,7 @@ impl Transfer {
                     }
                     Some(h) => {
                         rec.error = Some(format!(
-                            "sha256 differs: the phone has {h}, received {}; the copy was removed",
+                            "sha256 differs: the phone has {h}, received {}; the new copy was removed (an earlier copy, if any, is kept)",
                             l.sha256
                         ));
                         rec.sha256 = String::new();
@@ -861,12 +948,54 @@ mod tests {
     use super::*;
 
     #[test]
-    fn identity_reads_model_and_a_plausible_imei_only() {
-        let (m, i) = parse_identity("Redmi Note 10 Pro\r\n\r\n861234567890123\r\n");
-        assert_eq!(m.as_deref(), Some("Redmi Note 10 Pro"));
-        assert_eq!(i.as_deref(), Some("861234567890123"));
-        assert_eq!(parse_identity(""), (None, None));
-        assert_eq!(parse_identity("\nnot-an-imei\n12"), (None, None));
+    fn identity_reads_model_serial_and_a_plausible_imei_only() {
+        let id = parse_identity("Redmi Note 10 Pro\r\n86ab1c2d\r\n\r\n861234567890123\r\n");
+        assert_eq!(id.model.as_deref(), Some("Redmi Note 10 Pro"));
+        assert_eq!(id.hardware_serial.as_deref(), Some("86ab1c2d"));
+        assert_eq!(id.imei.as_deref(), Some("861234567890123"));
+        assert_eq!(parse_identity(""), Identity::default());
+        // A serial made of digits is not taken for the IMEI, nor the reverse.
+        let id = parse_identity("\n12345678901234\nnot-an-imei\n12");
+        assert_eq!(id.hardware_serial.as_deref(), Some("12345678901234"));
+        assert_eq!((id.model, id.imei), (None, None));
+        for junk in ["unknown", "000000", "a b"] {
+            let id = parse_identity(&format!("m\n{junk}\n"));
+            assert_eq!(id.hardware_serial, None, "{junk}");
+        }
+    }
+
+    #[test]
+    fn a_previous_manifest_is_matched_on_the_hardware_serial_when_known() {
+        let old = |adb: &str, hw: Option<&str>| manifest::Device {
+            serial: adb.into(),
+            hardware_serial: hw.map(Into::into),
+            model: None,
+            imei: None,
+        };
+        let now = |hw: Option<&str>| Identity {
+            hardware_serial: hw.map(Into::into),
+            ..Identity::default()
+        };
+        // Same phone, now over TCP: its own.
+        assert_eq!(
+            other_phone(&old("USB1", Some("hw")), "10.0.0.5:5555", &now(Some("hw"))),
+            None
+        );
+        // Same shared adb serial, another phone: refused.
+        assert_eq!(
+            other_phone(
+                &old("0123456789ABCDEF", Some("hwA")),
+                "0123456789ABCDEF",
+                &now(Some("hwB"))
+            ),
+            Some("hwA".into())
+        );
+        // An older manifest without the hardware serial: the adb serial decides.
+        assert_eq!(other_phone(&old("S1", None), "S1", &now(Some("hw"))), None);
+        assert_eq!(
+            other_phone(&old("S1", None), "S2", &now(Some("hw"))),
+            Some("S1".into())
+        );
     }
 
     #[test]
@@ -929,6 +1058,32 @@ mod tests {
         assert_eq!(t.kept().len(), 3);
     }
 
+    /// Regression: a resumed run renamed the new copy over an earlier verified one and
+    /// then, on a hash mismatch, deleted it: the owner's bytes were gone from the host.
+    #[test]
+    fn an_unverified_replacement_gives_the_earlier_copy_back() {
+        let d = tempfile::tempdir().unwrap();
+        let targets: Vec<PathBuf> = (0..3).map(|i| d.path().join(format!("{i}.jpg"))).collect();
+        std::fs::write(&targets[0], b"old0").unwrap();
+        std::fs::write(&targets[1], b"old1").unwrap();
+        let earlier = keep_earlier(&targets);
+        assert_eq!(earlier, [true, true, false]);
+        // The new copies land under the real names; 0 verifies, 1 is removed for a
+        // mismatch (as `settle` does), 2 was new and fails too.
+        for (t, body) in targets.iter().zip([&b"new0"[..], b"new1", b"new2"]) {
+            let part = paths::partial_path(t);
+            std::fs::write(&part, body).unwrap();
+            std::fs::rename(&part, t).unwrap();
+        }
+        std::fs::remove_file(&targets[1]).unwrap();
+        settle_earlier(&targets, &earlier, &[true, false, false]);
+        assert_eq!(std::fs::read(&targets[0]).unwrap(), b"new0");
+        assert_eq!(std::fs::read(&targets[1]).unwrap(), b"old1");
+        assert_eq!(std::fs::read(&targets[2]).unwrap(), b"new2");
+        let left: Vec<_> = std::fs::read_dir(d.path()).unwrap().collect();
+        assert_eq!(left.len(), 3, "no second names left behind");
+    }
+
     #[test]
     fn resume_keeps_only_unchanged_verified_files() {
         let d = tempfile::tempdir().unwrap();
@@ -938,6 +1093,7 @@ mod tests {
         let mut prev = Manifest::new(
             manifest::Device {
                 serial: "s".into(),
+                hardware_serial: None,
                 model: None,
                 imei: None,
             },

@@ -16,7 +16,13 @@ pub const FILE_NAME: &str = "manifest.json";
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Device {
+    /// The serial the adb server knew the phone by (over TCP it is `ip:port`, and cheap
+    /// phones share `0123456789ABCDEF`): a label, not an identity.
     pub serial: String,
+    /// `ro.serialno`, the phone's own serial: what "this phone's backup" is matched on.
+    /// Absent in manifests written before it was recorded, or when the phone hid it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_serial: Option<String>,
     pub model: Option<String>,
     /// Only when the phone gave it out; a backup must not fail for want of it.
     pub imei: Option<String>,
@@ -180,6 +186,7 @@ mod tests {
         let mut m = Manifest::new(
             Device {
                 serial: "abc123".into(),
+                hardware_serial: Some("hw1".into()),
                 model: Some("M2101K9G".into()),
                 imei: None,
             },

@@ -3,11 +3,13 @@
 //!
 //! Layout of a backup directory `DIR`: `DIR/manifest.json` ([`manifest`]) and the files
 //! under `DIR/data/`, mirroring their paths below /sdcard ([`paths`] keeps hostile names
-//! inside it). The reset interlock asks [`verified_backup`]. Never prints: progress goes
+//! inside it). The reset interlock asks [`verified_backup`], and [`recheck`] whether the
+//! phone has files since that the backup lacks. Never prints: progress goes
 //! through [`crate::progress::Reporter`], failures are typed errors.
 
 pub mod engine;
 pub mod error;
+pub mod fresh;
 pub mod manifest;
 pub mod paths;
 pub mod phonehash;
@@ -18,6 +20,7 @@ pub mod writer;
 
 use std::path::{Path, PathBuf};
 
+pub use fresh::{Recheck, recheck};
 pub use proof::{BackupProof, BackupProofError, verified_backup};
 
 /// Where the files of the backup in `dir` live.

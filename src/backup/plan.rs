@@ -30,6 +30,16 @@ pub const UNREADABLE_OVER_ADB: &[&str] = &["Android/data", "Android/obb"];
 /// Other spellings of /sdcard a user may type for `--include`.
 const SDCARD_ALIASES: &[&str] = &["/sdcard", "/storage/emulated/0", "/storage/self/primary"];
 
+/// Why a special file is skipped: it has no bytes to keep, so nothing is lost.
+pub const NOT_REGULAR: &str = "not a regular file (device, socket or pipe)";
+
+/// Whether a skipped entry is an owner's file whose bytes the backup does not hold (and
+/// a reset would erase): not the app-data folders (out of scope by design, stated in
+/// the manifest's notes) and not special files.
+pub fn loses_data(s: &Skipped) -> bool {
+    !UNREADABLE_OVER_ADB.contains(&s.path.as_str()) && s.reason != NOT_REGULAR
+}
+
 /// Which trees to walk.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Selection {
@@ -215,7 +225,7 @@ pub fn plan(entries: impl IntoIterator<Item = Entry>) -> Plan {
             Kind::Symlink => p.symlinks.push(e.rel),
             Kind::Other => p.skipped.push(Skipped {
                 path: e.rel,
-                reason: "not a regular file (device, socket or pipe)".into(),
+                reason: NOT_REGULAR.into(),
             }),
         }
     }

@@ -119,9 +119,32 @@ fn flow_result(report: &FlowReport) -> Result<(), StepError> {
     }
 }
 
-/// The report's view of what `miui::inspect` found.
+const ACCOUNTS_UNREADABLE: &str = "accounts_unreadable";
+
+/// The report's view of what `miui::inspect` found. The report's account fields cannot
+/// say "unknown", so unread accounts always travel as the `accounts_unreadable` blocker
+/// (the policy refuses on it) rather than as "not signed in".
 pub fn convert_inspection(i: &crate::miui::Inspection) -> Inspection {
     let os = i.os.as_ref();
+    let mut blockers: Vec<Blocker> = i
+        .blockers
+        .iter()
+        .map(|b| Blocker {
+            code: serde_json::to_value(b.code)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_else(|| format!("{:?}", b.code)),
+            message: format!("{} {}", b.message, b.action),
+        })
+        .collect();
+    let told = |code: &str| blockers.iter().any(|b| b.code == code);
+    if i.google_accounts.is_none() && !told(ACCOUNTS_UNREADABLE) && !told("unauthorized") {
+        blockers.push(Blocker {
+            code: ACCOUNTS_UNREADABLE.to_owned(),
+            message: "The phone's accounts could not be read. Retry, or unplug and replug it."
+                .to_owned(),
+        });
+    }
     Inspection {
         device: ReportDevice {
             manufacturer: i.manufacturer.clone(),
@@ -142,17 +165,7 @@ pub fn convert_inspection(i: &crate::miui::Inspection) -> Inspection {
             },
             region: i.region.clone(),
         },
-        blockers: i
-            .blockers
-            .iter()
-            .map(|b| Blocker {
-                code: serde_json::to_value(b.code)
-                    .ok()
-                    .and_then(|v| v.as_str().map(str::to_owned))
-                    .unwrap_or_else(|| format!("{:?}", b.code)),
-                message: format!("{} {}", b.message, b.action),
-            })
-            .collect(),
+        blockers,
         accounts: Accounts {
             mi_account_signed_in: i.mi_account.as_ref().is_some_and(|m| m.signed_in),
             mi_account_id: i.mi_account.as_ref().and_then(|m| m.id.clone()),
@@ -254,6 +267,10 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         Ok(Done::new(summary).with_note(note))
     }
 
+    async fn backup_outdated(&self, dest: &Path) -> Option<String> {
+        crate::backup::recheck(&self.dev, dest).await.problem()
+    }
+
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
         let pw = password.clone();
         let source = move || Ok(pw.clone());
@@ -293,7 +310,10 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
             confirm: serial,
             backup: backup.map(Path::to_owned),
             no_backup: waiver.map(|w| w.reason.clone()),
-        };
+            ..ResetRequest::default()
+        }
+        .checked_against(&self.dev)
+        .await;
         let within = Within(self.shared.reporter.as_ref());
         let ctx = self.flow_ctx(&within);
         let report = crate::flow::reset::run(&self.dev, &ctx, &req, &source).await;
@@ -371,6 +391,26 @@ impl Watch for AdbWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Regression: an inspection whose accounts could not be read reached the policy as
+    /// "not signed in, no Google account", and the bench said Proceed.
+    #[test]
+    fn unread_accounts_reach_the_policy_as_a_refusal_not_as_none() {
+        use crate::bench::policy::{Decision, PhoneFacts as Facts, Policy};
+        let found = crate::miui::inspect::assess("S1", &[]);
+        assert_eq!(found.google_accounts, None);
+        let i = convert_inspection(&found);
+        assert!(i.has(ACCOUNTS_UNREADABLE), "{:?}", i.blockers);
+        match Policy::default().decide(&Facts::from_inspection(&i), None) {
+            Decision::OwnerActionNeeded { reasons } => assert!(
+                reasons
+                    .iter()
+                    .any(|r| r.contains("could not read the phone's accounts")),
+                "{reasons:?}"
+            ),
+            d => panic!("{d:?}"),
+        }
+    }
 
     /// Regression: the bench's sign-out step once read the accounts without the lock and
     /// restated the FRP rule as "lock known set", so a Google phone whose lock could

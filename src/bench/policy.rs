@@ -212,6 +212,14 @@ impl Policy {
                     .to_owned(),
             );
         }
+        // Unread is not "none": a phone whose accounts could not be read may be signed
+        // in (Find Device, FRP), so nothing starts until a fresh read says otherwise.
+        if has("accounts_unreadable") {
+            reasons.push(
+                "could not read the phone's accounts: retry / replug (unplug it and plug it back in once it has finished starting up)"
+                    .to_owned(),
+            );
+        }
         if has("not_xiaomi") {
             reasons.push("not a Xiaomi phone: this bench only handles Xiaomi phones".to_owned());
         }
@@ -353,6 +361,27 @@ mod tests {
             mi_signed_in: mi,
             google_accounts: google,
             frp_armed: frp,
+        }
+    }
+
+    #[test]
+    fn unreadable_accounts_never_proceed() {
+        // Regression: the inspection's unknown accounts arrived as "not signed in, no
+        // Google account", and the default policy said Proceed.
+        for pol in [
+            Policy::default(),
+            p("[accounts]\ngoogle_account = \"refuse_if_frp\"\n").unwrap(),
+        ] {
+            match pol.decide(&facts(&["accounts_unreadable"], false, 0, false), None) {
+                Decision::OwnerActionNeeded { reasons } => {
+                    assert_eq!(reasons.len(), 1, "{reasons:?}");
+                    assert!(
+                        reasons[0]
+                            .starts_with("could not read the phone's accounts: retry / replug")
+                    );
+                }
+                d => panic!("{d:?}"),
+            }
         }
     }
 

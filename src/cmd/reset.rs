@@ -25,6 +25,10 @@ pub struct ResetArgs {
     /// Reset without a backup; the reason is recorded in the report.
     #[arg(long, value_name = "REASON")]
     pub no_backup: Option<String>,
+    /// Reset even though the backup lists files the phone would not send (they are
+    /// erased for good); without it such a backup refuses the reset, naming them.
+    #[arg(long, requires = "backup")]
+    pub accept_unreadable: bool,
     #[command(flatten)]
     pub ui: UiArgs,
     #[command(flatten)]
@@ -67,7 +71,11 @@ pub async fn run(args: ResetArgs, global: &Global) -> Exit {
         confirm: args.confirm,
         backup: args.backup,
         no_backup: args.no_backup,
-    };
+        accept_unreadable: args.accept_unreadable,
+        recheck: None,
+    }
+    .checked_against(&p.dev)
+    .await;
     let source = password_source(args.ui.password_file.clone(), p.serial);
     let report = flow::reset::run(&p.dev, &ctx, &req, &source).await;
     print_report(&report, args.ui.json)

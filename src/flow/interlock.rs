@@ -1,12 +1,15 @@
 //! The reset interlocks: every one is checked before anything on the phone changes, and
 //! any one failing refuses the reset (exit 3). Pure decisions over [`PhoneFacts`] and the
-//! operator's request, plus the backup proof from `crate::backup`.
+//! operator's request, plus the backup proof from `crate::backup`. The one look at the
+//! phone they need besides the facts (is the backup still current?) is taken when the
+//! request is made, by [`ResetRequest::checked_against`].
 
 use std::path::{Path, PathBuf};
 
 use super::Check;
 use super::probe::PhoneFacts;
-use crate::backup::{BackupProof, BackupProofError};
+use crate::backup::plan::Skipped;
+use crate::backup::{BackupProof, BackupProofError, Recheck};
 
 /// What the operator asked for.
 #[derive(Debug, Clone, Default)]
@@ -15,8 +18,53 @@ pub struct ResetRequest {
     pub confirm: String,
     /// `--backup DIR`: a verified backup of this phone is there.
     pub backup: Option<PathBuf>,
-    /// `--no-backup "reason"`: the waiver, recorded in the report.
+    /// `--no-backup "reason"`: the waiver, recorded in the report. It covers files the
+    /// phone would not send, too: nothing of the phone is kept.
     pub no_backup: Option<String>,
+    /// `--accept-unreadable`: the operator has seen which files the phone would not send
+    /// during the backup and accepts that the reset erases them.
+    pub accept_unreadable: bool,
+    /// The backup compared with the phone's files just before the reset. None means not
+    /// compared, which refuses a reset with `--backup`: a caller cannot forget it safely.
+    pub recheck: Option<Recheck>,
+}
+
+impl ResetRequest {
+    /// Compares the backup in `backup` (if any) with the phone's files now, in one sync
+    /// session; the interlock then refuses a backup the phone has outgrown.
+    pub async fn checked_against(mut self, device: &crate::adb::Device) -> ResetRequest {
+        if let Some(dir) = &self.backup {
+            self.recheck = Some(crate::backup::recheck(device, dir).await);
+        }
+        self
+    }
+}
+
+/// How many unreadable files a refusal names.
+const LOST_NAMED: usize = 5;
+
+/// "N files could not be read and will be lost: a, b, … (and M more)".
+fn lost_sentence(lost: &[Skipped]) -> String {
+    let mut names: Vec<&str> = lost
+        .iter()
+        .take(LOST_NAMED)
+        .map(|s| s.path.as_str())
+        .collect();
+    let more = lost.len().saturating_sub(LOST_NAMED);
+    let more = if more > 0 {
+        format!(" and {more} more (listed in the manifest)")
+    } else {
+        String::new()
+    };
+    if names.is_empty() {
+        names.push("none");
+    }
+    format!(
+        "{} file{} could not be read and will be lost: {}{more}",
+        lost.len(),
+        if lost.len() == 1 { "" } else { "s" },
+        names.join(", ")
+    )
 }
 
 /// The result of the interlocks: every check, and the backup evidence.
@@ -44,20 +92,50 @@ impl Verdict {
 }
 
 /// The backup interlock, behind one function so the source of truth can change: a
-/// manifest in DIR that `crate::backup` verifies for one of this phone's serials.
+/// manifest in DIR that `crate::backup` verifies for this phone's hardware serial (or,
+/// for a manifest that lacks one, its adb serial).
 pub fn backup_proof(dir: &Path, facts: &PhoneFacts) -> Result<BackupProof, BackupProofError> {
-    let mut last = None;
-    for serial in facts.serials() {
-        match crate::backup::verified_backup(dir, serial) {
-            Ok(p) => return Ok(p),
-            Err(e) => last = Some(e),
+    let hardware = Some(facts.serialno.as_str()).filter(|s| !s.is_empty());
+    crate::backup::verified_backup(dir, &facts.adb_serial, hardware)
+}
+
+/// The backup check once the proof is there: still current, and no file lost unless
+/// the operator accepted it. Returns (passed, detail).
+fn backup_current(req: &ResetRequest, dir: &Path, p: &BackupProof) -> (bool, String) {
+    let mut problems = Vec::new();
+    match &req.recheck {
+        Some(r) => problems.extend(r.problem()),
+        None => problems.push(
+            "the backup was not compared with the phone's files just before the reset".to_owned(),
+        ),
+    }
+    let mut detail = format!(
+        "verified backup in {} ({} files, manifest sha256 {})",
+        dir.display(),
+        p.files,
+        p.manifest_sha256
+    );
+    if !p.lost.is_empty() {
+        if req.accept_unreadable {
+            detail.push_str(&format!(
+                "; {} (accepted with --accept-unreadable)",
+                lost_sentence(&p.lost)
+            ));
+        } else {
+            problems.push(format!(
+                "{}; copy them by hand, or accept their loss with --accept-unreadable",
+                lost_sentence(&p.lost)
+            ));
         }
     }
-    Err(last.unwrap_or_else(|| BackupProofError::OtherPhone {
-        dir: dir.to_path_buf(),
-        expected: facts.adb_serial.clone(),
-        found: String::new(),
-    }))
+    for n in &p.notes {
+        detail.push_str(&format!("; {n}"));
+    }
+    if problems.is_empty() {
+        (true, detail)
+    } else {
+        (false, problems.join("; "))
+    }
 }
 
 /// Checks every interlock (they are all reported, not just the first that fails).
@@ -90,19 +168,15 @@ pub fn check(req: &ResetRequest, facts: &PhoneFacts) -> Verdict {
     let (backup_ok, detail) = match (&req.backup, &req.no_backup) {
         (Some(dir), _) => match backup_proof(dir, facts) {
             Ok(p) => {
-                let d = format!(
-                    "verified backup in {} ({} files, manifest sha256 {})",
-                    dir.display(),
-                    p.files,
-                    p.manifest_sha256
-                );
+                let r = backup_current(req, dir, &p);
                 v.backup = Some(p);
-                (true, d)
+                r
             }
             Err(e) => (false, format!("no verified backup of this phone: {e}")),
         },
         (None, Some(reason)) if !reason.trim().is_empty() => {
             v.waiver = Some(reason.clone());
+            // Nothing of the phone is kept, so files it would not send are covered.
             (true, format!("backup waived: {reason:?}"))
         }
         (None, Some(_)) => (false, "--no-backup needs a reason (it is recorded in the report)".into()),
@@ -203,7 +277,124 @@ mod tests {
             confirm: "a1b2c3".into(),
             backup: None,
             no_backup: Some("owner has no data to keep".into()),
+            ..ResetRequest::default()
         }
+    }
+
+    /// A verified backup of the phone of `facts()` in a fresh directory, with `skipped`.
+    fn backup_dir(skipped: &[&str]) -> tempfile::TempDir {
+        use crate::backup::manifest::{Device, Manifest};
+        let d = tempfile::tempdir().unwrap();
+        let mut m = Manifest::new(
+            Device {
+                serial: "127.0.0.1:5555".into(),
+                hardware_serial: Some("a1b2c3".into()),
+                model: None,
+                imei: None,
+            },
+            vec!["DCIM".into()],
+        );
+        for p in skipped {
+            m.skipped.push(Skipped {
+                path: (*p).into(),
+                reason: "the phone refused to send it: Permission denied".into(),
+            });
+        }
+        m.finished = Some("2024-05-01T10:00:00Z".into());
+        m.complete = true;
+        m.save(d.path()).unwrap();
+        d
+    }
+
+    fn with_backup(dir: &Path, recheck: Option<Recheck>) -> ResetRequest {
+        ResetRequest {
+            confirm: "a1b2c3".into(),
+            backup: Some(dir.to_path_buf()),
+            recheck,
+            ..ResetRequest::default()
+        }
+    }
+
+    fn backup_check(v: &Verdict) -> &Check {
+        v.checks.iter().find(|c| c.name == "backup").unwrap()
+    }
+
+    #[test]
+    fn a_backup_must_be_compared_with_the_phone_and_current() {
+        let d = backup_dir(&[]);
+        let v = check(
+            &with_backup(d.path(), Some(Recheck::Current { files: 0 })),
+            &facts(),
+        );
+        assert!(v.passed(), "{}", v.refusal());
+        assert!(v.backup.is_some());
+
+        let v = check(&with_backup(d.path(), None), &facts());
+        assert!(!v.passed());
+        assert!(
+            backup_check(&v).detail.contains("not compared"),
+            "{}",
+            v.refusal()
+        );
+
+        let stale = Recheck::Stale {
+            count: 2,
+            since: "2024-05-01T10:00:00Z".into(),
+            examples: vec!["DCIM/new.jpg".into()],
+        };
+        let v = check(&with_backup(d.path(), Some(stale)), &facts());
+        assert!(!v.passed());
+        assert!(
+            v.refusal().contains(
+                "backup is out of date: 2 files new or changed since 2024-05-01T10:00:00Z (e.g. DCIM/new.jpg)"
+            ),
+            "{}",
+            v.refusal()
+        );
+        let failed = Recheck::Failed {
+            why: "phone lost".into(),
+        };
+        assert!(!check(&with_backup(d.path(), Some(failed)), &facts()).passed());
+    }
+
+    #[test]
+    fn files_the_phone_would_not_send_refuse_until_accepted_or_waived() {
+        let d = backup_dir(&["DCIM/a.jpg", "DCIM/b.jpg", "Android/data"]);
+        let mut r = with_backup(d.path(), Some(Recheck::Current { files: 0 }));
+        let v = check(&r, &facts());
+        assert!(!v.passed());
+        assert!(
+            v.refusal().contains(
+                "2 files could not be read and will be lost: DCIM/a.jpg, DCIM/b.jpg; copy them by hand, or accept their loss with --accept-unreadable"
+            ),
+            "{}",
+            v.refusal()
+        );
+        r.accept_unreadable = true;
+        let v = check(&r, &facts());
+        assert!(v.passed(), "{}", v.refusal());
+        assert!(
+            backup_check(&v)
+                .detail
+                .contains("2 files could not be read and will be lost: DCIM/a.jpg, DCIM/b.jpg (accepted with --accept-unreadable)"),
+            "{}",
+            backup_check(&v).detail
+        );
+        // The waiver keeps nothing, so it covers them.
+        assert!(check(&req(), &facts()).passed());
+    }
+
+    #[test]
+    fn the_backup_of_another_phone_with_the_same_adb_serial_is_refused() {
+        let d = backup_dir(&[]);
+        let mut f = facts();
+        f.serialno = "zz9".into();
+        let v = check(
+            &with_backup(d.path(), Some(Recheck::Current { files: 0 })),
+            &f,
+        );
+        assert!(!v.passed());
+        assert!(backup_check(&v).detail.contains("zz9"), "{}", v.refusal());
     }
 
     #[test]

@@ -124,6 +124,12 @@ pub trait Steps: Sync {
     fn inspect(&self) -> impl Future<Output = StepOutput<Inspection>> + Send;
     /// Backs up into `dest` (resuming what an earlier attempt left) and verifies.
     fn backup(&self, dest: &Path) -> impl Future<Output = StepOutput<BackupSummary>> + Send;
+    /// Why the finished backup in `dest` no longer holds everything on the phone (one
+    /// listing, no file read), or None when it does or cannot be told: the reset's own
+    /// interlock compares again and refuses what is not current, so None is safe.
+    fn backup_outdated(&self, _dest: &Path) -> impl Future<Output = Option<String>> + Send {
+        async { None }
+    }
     /// Signs out through Xiaomi's screens; returns the accounts left afterwards.
     fn signout(&self, password: &SecretString)
     -> impl Future<Output = StepOutput<Accounts>> + Send;
@@ -677,6 +683,25 @@ impl<'a, S: Steps> Prepared<'a, S> {
             } else {
                 None
             };
+            // A backup an earlier run finished may be days old, and the phone in use
+            // since: bring it up to date first (a resumed backup copies only what is
+            // new or changed). The reset's interlock then compares it with the phone.
+            if backed_up && steps.backup_outdated(&backup_path).await.is_some() {
+                match steps.backup(&backup_path).await {
+                    Ok(done) => state.backup = Some(done.value),
+                    Err(e) => {
+                        let why = format!(
+                            "the backup from an earlier run could not be brought up to date: {}",
+                            e.message
+                        );
+                        return Ok(Flow::Stop(self.refuse_step(
+                            StepKind::Reset,
+                            &why,
+                            e.exit,
+                        )?));
+                    }
+                }
+            }
             let bdir = backed_up.then_some(backup_path.as_path());
             let fut = steps.reset(pw, bdir, waiver);
             if let Flow::Stop(o) = self.step(StepKind::Reset, fut, |_, ()| {}, state).await? {
