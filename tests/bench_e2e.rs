@@ -35,7 +35,7 @@ fn eight_phones_one_unplugged_mid_backup_google_phone_untouched() {
     let policy = shop.dir.path().join("policy.toml");
     std::fs::write(
         &policy,
-        "issued_by = \"Test Refurbishing\"\n[backup]\nwhen = \"always\"\n",
+        "issued_by = \"Test Refurbishing\"\n[backup]\nwhen = \"always\"\naccept_unreadable = true\n",
     )
     .unwrap();
     let intake = shop.dir.path().join("intake.toml");

@@ -17,7 +17,32 @@ fn run_args<'a>(serial: &'a str, dest: &'a str, pw: &'a str) -> Vec<&'a str> {
         serial,
         "--password-file",
         pw,
+        // The simulated phone holds one file it refuses to send, as real phones do.
+        "--accept-unreadable",
     ]
+}
+
+#[test]
+fn a_backup_with_files_the_phone_refused_stops_before_the_reset_unless_accepted() {
+    let shop = Shop::start(&["miui14-global"], |_, _| {});
+    let serial = shop.serials[0].clone();
+    let dest = shop.dest();
+    let pw = shop.password_file();
+    let mut args = run_args(&serial, dest.to_str().unwrap(), pw.to_str().unwrap());
+    args.retain(|a| *a != "--accept-unreadable");
+    let out = shop.run(&args, "");
+    let all = text(&out);
+    assert_eq!(code(&out), 3, "{all}");
+    assert!(all.contains("could not be read"), "{all}");
+    assert!(all.contains("bank statement (locked).pdf"), "{all}");
+    let r = shop.report(&serial);
+    // Signed out already (not destructive); the reset waits for the operator.
+    assert_eq!(r["outcome"]["status"], "owner_action_needed", "{all}");
+    assert!(
+        !shop.phones[0].phone().wiped(),
+        "the phone must not be wiped"
+    );
+    assert_no_password(&all);
 }
 
 #[test]

@@ -40,6 +40,10 @@ pub struct Shared<P> {
     /// DIR: the UI flows save their evidence under `DIR/<serial>/`.
     pub dest: PathBuf,
     pub cloud: CloudSetup<P>,
+    /// Reset even though the backup lists files the phone refused to send (they are
+    /// named in the report and lost): `run --accept-unreadable`, or the bench policy's
+    /// `[backup] accept_unreadable`.
+    pub accept_unreadable: bool,
 }
 
 pub struct AdbPhone<P> {
@@ -310,6 +314,7 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
             confirm: serial,
             backup: backup.map(Path::to_owned),
             no_backup: waiver.map(|w| w.reason.clone()),
+            accept_unreadable: self.shared.accept_unreadable,
             ..ResetRequest::default()
         }
         .checked_against(&self.dev)

@@ -86,6 +86,9 @@ pub struct Policy {
     pub backup: BackupWhen,
     /// The waiver's reason when a phone is not backed up; printed on the certificate.
     pub no_backup_reason: String,
+    /// Reset after a backup that lists files the phone refused to send (they are named
+    /// in the report and lost). Off by default: the reset refuses and names them.
+    pub accept_unreadable: bool,
     pub mi_account: MiAccountRule,
     pub google_account: GoogleRule,
     /// False for an intake desk that backs up and signs out but leaves resets to later.
@@ -105,6 +108,7 @@ impl Default for Policy {
             issued_by: None,
             backup: BackupWhen::Never,
             no_backup_reason: DEFAULT_NO_BACKUP_REASON.to_owned(),
+            accept_unreadable: false,
             mi_account: MiAccountRule::SignOutWithIntake,
             google_account: GoogleRule::Refuse,
             reset: true,
@@ -135,6 +139,7 @@ struct File {
 struct BackupSection {
     when: Option<BackupWhen>,
     no_backup_reason: Option<String>,
+    accept_unreadable: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +198,7 @@ impl Policy {
                 .filter(|s| !s.is_empty()),
             backup: file.backup.when.unwrap_or(d.backup),
             no_backup_reason: reason.unwrap_or(d.no_backup_reason),
+            accept_unreadable: file.backup.accept_unreadable.unwrap_or(d.accept_unreadable),
             mi_account: file.accounts.mi_account.unwrap_or(d.mi_account),
             google_account: file.accounts.google_account.unwrap_or(d.google_account),
             reset: file.reset.enabled.unwrap_or(d.reset),

@@ -251,9 +251,12 @@ pub fn host_name() -> String {
 
 /// What `run` and `bench` share to reach phones and the cloud: the recipes, the adb
 /// server, the progress lines, and the account service's endpoints.
+/// What every journey of this process shares; `accept_unreadable` lets resets go ahead
+/// after backups that list files the phone refused to send.
 pub async fn setup(
     args: &JourneyArgs,
     global: &Global,
+    accept_unreadable: bool,
 ) -> Result<(Arc<Lines>, Arc<Shared<Terminal>>), Exit> {
     let (dest, urls) = (&args.dest, &args.urls);
     let recipes = Recipes::load(args.recipes.as_deref()).map_err(|e| common::fail(&e))?;
@@ -281,6 +284,7 @@ pub async fn setup(
             prompter: Arc::new(Terminal),
         },
         dest: dest.to_owned(),
+        accept_unreadable,
     });
     Ok((lines, shared))
 }
@@ -336,7 +340,7 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
         )
     );
     let journal = open_journal(&args.journey.dest)?;
-    let (lines, shared) = setup(&args.journey, global).await?;
+    let (lines, shared) = setup(&args.journey, global, policy.accept_unreadable).await?;
     let tracker = shared.adb.track().await.map_err(|e| common::fail_adb(&e))?;
     let config = Arc::new(BenchConfig {
         dest: args.journey.dest.clone(),
@@ -376,6 +380,11 @@ fn policy_in_force(policy: &Policy, file: Option<&std::path::Path>, intake: &Int
         BackupWhen::OwnerPresent => {
             "phones with an intake entry are backed up first, the others are not".to_owned()
         }
+    };
+    let backup = if policy.backup != BackupWhen::Never && policy.accept_unreadable {
+        format!("{backup}; files a phone refuses to send are listed and lost")
+    } else {
+        backup
     };
     let mi = match policy.mi_account {
         MiAccountRule::Refuse => "refused (owner action needed)",

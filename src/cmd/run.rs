@@ -39,6 +39,10 @@ pub struct RunArgs {
     /// Reset without a backup; the reason is recorded in the report.
     #[arg(long, value_name = "REASON")]
     pub no_backup: Option<String>,
+    /// Reset even though the backup lists files the phone refused to send; they are
+    /// named in the report and lost [default: the reset refuses and names them].
+    #[arg(long, conflicts_with = "no_backup")]
+    pub accept_unreadable: bool,
     /// Print the plan and exit without changing anything.
     #[arg(long)]
     pub dry_run: bool,
@@ -134,7 +138,7 @@ pub async fn run(args: RunArgs, global: &Global) -> Exit {
 }
 
 async fn journey_of_one(args: RunArgs, global: &Global) -> Result<Exit, Exit> {
-    let (lines, shared) = setup(&args.journey, global).await?;
+    let (lines, shared) = setup(&args.journey, global, args.accept_unreadable).await?;
     let serial = common::select(&shared.adb, global)
         .await
         .map_err(|e| common::fail_adb(&e))?
