@@ -388,3 +388,58 @@ fn inspect_reports_a_failed_account_dump_as_unknown_not_signed_out() {
         "{r}"
     );
 }
+
+#[test]
+fn a_phone_whose_owner_has_not_allowed_usb_debugging_is_unauthorized_until_allowed() {
+    use mi_offboard::sim::device::Authorization;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let spec = PhoneSpec {
+        profile: "xiaomi-clean".into(),
+        auth: Authorization::Prompt { accept: false },
+        ..PhoneSpec::default()
+    };
+    let phone = rt
+        .block_on(spawn_phone(spec, 0, Registry::new()))
+        .expect("spawn phone");
+    let adb = common::AdbServer::start();
+    let serial = format!("127.0.0.1:{}", phone.port());
+    // adb answers "failed to authenticate" while the prompt is up on the phone.
+    let _ = adb.adb(&["connect", &serial]);
+    adb.wait_state(&serial, "unauthorized", Duration::from_secs(20));
+    let tool = |args: &[&str]| {
+        Command::new(common::AdbServer::bin("mi-offboard"))
+            .args(args)
+            .env("HOME", adb.home())
+            .env("ANDROID_ADB_SERVER_PORT", adb.port.to_string())
+            .env_remove("ANDROID_SERIAL")
+            .output()
+            .expect("run mi-offboard")
+    };
+
+    let out = tool(&["devices", "--json"]);
+    let list: Value = serde_json::from_slice(&out.stdout).expect("devices json");
+    assert_eq!(list[0]["state"], "unauthorized", "{list}");
+    let out = tool(&["inspect", "-s", &serial]);
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(out.status.code(), Some(3), "{all}");
+    assert!(all.contains("unauthorized"), "{all}");
+    assert!(all.contains(&serial), "{all}");
+
+    // The owner taps "Allow": the same phone goes online and reads normally.
+    phone
+        .phone()
+        .set_authorization(Authorization::Prompt { accept: true });
+    adb.wait_state(&serial, "device", Duration::from_secs(20));
+    let out = tool(&["inspect", "-s", &serial, "--json"]);
+    assert_eq!(out.status.code(), Some(0));
+    drop(phone);
+    rt.shutdown_background();
+}
