@@ -58,6 +58,10 @@ impl Fake {
         }
     }
 
+    fn fail_once_at(&self, kind: StepKind, exit: Exit) {
+        self.fail_once.lock().unwrap().push((kind, exit));
+    }
+
     fn calls(&self) -> Vec<StepKind> {
         self.calls.lock().unwrap().clone()
     }
@@ -177,13 +181,35 @@ fn secrets() -> Secrets {
     }
 }
 
-async fn run_once(fake: &Fake, journal: &Journal, dest: &Path, delete: bool) -> Report {
-    let p = prepare(fake, env(journal, dest, CancellationToken::new()), &[])
+/// Prepares a journey with no stop requested and no plan hint.
+async fn prepare_fresh<'a>(
+    fake: &'a Fake,
+    journal: &'a Journal,
+    dest: &'a Path,
+) -> Prepared<'a, Fake> {
+    prepare(fake, env(journal, dest, CancellationToken::new()), &[])
         .await
-        .unwrap();
+        .unwrap()
+}
+
+async fn run_once(fake: &Fake, journal: &Journal, dest: &Path, delete: bool) -> Report {
+    let p = prepare_fresh(fake, journal, dest).await;
     let i = p.inspection.clone().unwrap();
     let plan = plan_for_run(&i, None, delete.then_some("6123456789")).unwrap();
     p.execute(&plan, &secrets()).await.unwrap()
+}
+
+/// Runs a journey whose `step` never ends and drops it there, as a killed process would;
+/// afterwards the step no longer hangs.
+async fn die_during(fake: &Fake, dest: &Path, step: StepKind, delete: bool) {
+    fake.hang.lock().unwrap().push(step);
+    {
+        let journal = Journal::open(dest).unwrap();
+        let fut = run_once(fake, &journal, dest, delete);
+        let r = tokio::time::timeout(std::time::Duration::from_millis(300), fut).await;
+        assert!(r.is_err(), "the journey ended although {step:?} never does");
+    }
+    fake.hang.lock().unwrap().clear();
 }
 
 fn all_text_under(dir: &Path) -> String {
@@ -251,10 +277,7 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-B");
-    fake.fail_once
-        .lock()
-        .unwrap()
-        .push((StepKind::Signout, Exit::PhoneLost));
+    fake.fail_once_at(StepKind::Signout, Exit::PhoneLost);
     let first = run_once(&fake, &journal, dir.path(), false).await;
     assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
     assert_eq!(first.outcome.exit_code, 5);
@@ -299,15 +322,8 @@ async fn lost_phone_resumes_without_redoing_finished_steps() {
 async fn journey_dropped_mid_step_redoes_exactly_that_step() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::new("SER-C");
-    fake.hang.lock().unwrap().push(StepKind::Backup);
-    {
-        let journal = Journal::open(dir.path()).unwrap();
-        let fut = run_once(&fake, &journal, dir.path(), false);
-        // The backup never ends: the "process" dies here (the future is dropped).
-        let r = tokio::time::timeout(std::time::Duration::from_millis(300), fut).await;
-        assert!(r.is_err());
-    }
-    fake.hang.lock().unwrap().clear();
+    // The backup never ends: the "process" dies here (the future is dropped).
+    die_during(&fake, dir.path(), StepKind::Backup, false).await;
     let journal = Journal::open(dir.path()).unwrap();
     let r = run_once(&fake, &journal, dir.path(), false).await;
     assert_eq!(r.outcome.status, OutcomeStatus::Done);
@@ -341,13 +357,7 @@ async fn google_account_is_refused_and_the_phone_untouched() {
     });
     fake.inspection.accounts.google_accounts = 1;
     fake.inspection.accounts.frp_armed = true;
-    let p = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let p = prepare_fresh(&fake, &journal, dir.path()).await;
     let i = p.inspection.clone().unwrap();
     let refusal = plan_for_run(&i, None, None).unwrap_err();
     assert_eq!(
@@ -360,13 +370,7 @@ async fn google_account_is_refused_and_the_phone_untouched() {
     assert_eq!(r.outcome.exit_code, 3);
     assert!(r.outcome.summary.contains("Google account"));
     // Closed: the next time the owner brings it, it is inspected again.
-    let again = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let again = prepare_fresh(&fake, &journal, dir.path()).await;
     assert!(!again.resumed());
     assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Inspect]);
 }
@@ -416,13 +420,7 @@ async fn waiver_replaces_the_backup_and_is_on_the_report() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-F");
-    let p = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let p = prepare_fresh(&fake, &journal, dir.path()).await;
     let plan = plan_for_run(
         p.inspection.as_ref().unwrap(),
         Some("customer declined"),
@@ -441,13 +439,7 @@ async fn journey_missing_password_stops_before_sign_out_with_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-G");
-    let p = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let p = prepare_fresh(&fake, &journal, dir.path()).await;
     let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
     let r = p.execute(&plan, &Secrets::default()).await.unwrap();
     assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
@@ -471,13 +463,7 @@ async fn stop_token_lets_no_new_step_start() {
     assert_eq!(fake.calls(), vec![StepKind::Inspect]);
     assert_eq!(r.outcome.status, OutcomeStatus::Interrupted);
     // The journey is open; a later run resumes it.
-    let again = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let again = prepare_fresh(&fake, &journal, dir.path()).await;
     assert!(again.resumed());
 }
 
@@ -486,17 +472,8 @@ async fn failed_inspection_is_reported_and_resumable() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let fake = Fake::new("SER-I");
-    fake.fail_once
-        .lock()
-        .unwrap()
-        .push((StepKind::Inspect, Exit::PhoneLost));
-    let p = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    fake.fail_once_at(StepKind::Inspect, Exit::PhoneLost);
+    let p = prepare_fresh(&fake, &journal, dir.path()).await;
     assert!(p.inspection.is_err());
     let r = p.inspect_failed().unwrap();
     assert_eq!(r.outcome.exit_code, 5);
@@ -516,10 +493,7 @@ async fn journey_of_another_phone_under_the_same_adb_serial_is_not_resumed() {
     let journal = Journal::open(dir.path()).unwrap();
     // Phone A (ro.serialno AAA) is backed up, then lost during its sign-out.
     let a = with_hw_serial("127.0.0.1:5555", "AAA");
-    a.fail_once
-        .lock()
-        .unwrap()
-        .push((StepKind::Signout, Exit::PhoneLost));
+    a.fail_once_at(StepKind::Signout, Exit::PhoneLost);
     let first = run_once(&a, &journal, dir.path(), false).await;
     assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
     // Phone B takes A's address: it must get its own backup, not A's.
@@ -563,10 +537,7 @@ async fn journey_of_the_same_phone_resumes_after_its_serial_is_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let a = with_hw_serial("127.0.0.1:5555", "AAA");
-    a.fail_once
-        .lock()
-        .unwrap()
-        .push((StepKind::Signout, Exit::PhoneLost));
+    a.fail_once_at(StepKind::Signout, Exit::PhoneLost);
     run_once(&a, &journal, dir.path(), false).await;
     let r = run_once(&a, &journal, dir.path(), false).await;
     assert_eq!(r.outcome.status, OutcomeStatus::Done);
@@ -631,15 +602,8 @@ async fn journey_with_a_checked_lock_says_not_locked() {
 async fn journey_interrupted_in_cloud_delete_counts_20003_as_scheduled() {
     let dir = tempfile::tempdir().unwrap();
     let fake = Fake::new("SER-20003");
-    fake.hang.lock().unwrap().push(StepKind::CloudDelete);
-    {
-        let journal = Journal::open(dir.path()).unwrap();
-        let fut = run_once(&fake, &journal, dir.path(), true);
-        // The process dies after asking Xiaomi to delete, before recording it.
-        let r = tokio::time::timeout(std::time::Duration::from_millis(300), fut).await;
-        assert!(r.is_err());
-    }
-    fake.hang.lock().unwrap().clear();
+    // The process dies after asking Xiaomi to delete, before recording it.
+    die_during(&fake, dir.path(), StepKind::CloudDelete, true).await;
     fake.cloud_unknown.store(true, Ordering::SeqCst);
     let journal = Journal::open(dir.path()).unwrap();
     let r = run_once(&fake, &journal, dir.path(), true).await;
@@ -712,13 +676,7 @@ async fn journey_on_a_phone_another_process_drives_is_refused_with_exit_3() {
     // Once the other process lets go, the journey runs; and while it runs, this one
     // holds the phone.
     held.release().unwrap();
-    let p = prepare(
-        &fake,
-        env(&journal, dir.path(), CancellationToken::new()),
-        &[],
-    )
-    .await
-    .unwrap();
+    let p = prepare_fresh(&fake, &journal, dir.path()).await;
     let second = other.open_journey(&JourneyStart {
         serial: "SER-BUSY".into(),
         mode: "bench".into(),

@@ -79,6 +79,29 @@ fn backend(op: &'static str) -> impl FnOnce(rusqlite::Error) -> JournalError {
     }
 }
 
+/// An UPDATE by id that changed no row means the row is not there.
+fn touched(n: usize, what: &'static str, id: i64) -> Result<(), JournalError> {
+    if n == 0 {
+        return Err(JournalError::Missing { what, id });
+    }
+    Ok(())
+}
+
+/// Runs `stmt` and reads every row into a tuple of its columns, in column order.
+fn read_rows<T>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    op: &'static str,
+) -> Result<Vec<T>, JournalError>
+where
+    T: for<'a> TryFrom<&'a rusqlite::Row<'a>, Error = rusqlite::Error>,
+{
+    stmt.query_map(params, |r| T::try_from(r))
+        .map_err(backend(op))?
+        .collect::<Result<Vec<T>, _>>()
+        .map_err(backend(op))
+}
+
 impl SqliteStore {
     pub fn open(path: &Path) -> Result<SqliteStore, JournalError> {
         let open_err = |e: rusqlite::Error| JournalError::Open {
@@ -262,16 +285,7 @@ impl JournalStore for SqliteStore {
                      FROM journeys WHERE serial = ?1 AND ended_at IS NULL
                      ORDER BY id DESC LIMIT 1",
                     params![start.serial],
-                    |r| {
-                        Ok((
-                            r.get(0)?,
-                            r.get(1)?,
-                            r.get(2)?,
-                            r.get(3)?,
-                            r.get(4)?,
-                            r.get(5)?,
-                        ))
-                    },
+                    |r| r.try_into(),
                 )
                 .optional()
                 .map_err(backend("find open journey"))?;
@@ -365,12 +379,7 @@ impl JournalStore for SqliteStore {
                     params![journey, id.hardware_serial, id.imei, id.model],
                 )
                 .map_err(backend("record identity"))?;
-            if n == 0 {
-                return Err(JournalError::Missing {
-                    what: "journey",
-                    id: journey,
-                });
-            }
+            touched(n, "journey", journey)?;
             // The phones row follows the adb serial, which another phone may take over:
             // a different hardware serial replaces the whole identity, not just the
             // fields this phone happened to answer.
@@ -446,13 +455,7 @@ impl JournalStore for SqliteStore {
                     ],
                 )
                 .map_err(backend("end step"))?;
-            if n == 0 {
-                return Err(JournalError::Missing {
-                    what: "step",
-                    id: step,
-                });
-            }
-            Ok(())
+            touched(n, "step", step)
         })
     }
 
@@ -464,24 +467,7 @@ impl JournalStore for SqliteStore {
                  exit_code, detail FROM steps WHERE journey_id = ?1 ORDER BY id",
             )
             .map_err(backend("read steps"))?;
-        let raws = stmt
-            .query_map(params![journey], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                ))
-            })
-            .map_err(backend("read steps"))?
-            .collect::<Result<Vec<RawStep>, _>>()
-            .map_err(backend("read steps"))?;
+        let raws: Vec<RawStep> = read_rows(&mut stmt, params![journey], "read steps")?;
         raws.into_iter().map(convert_step).collect()
     }
 
@@ -513,13 +499,7 @@ impl JournalStore for SqliteStore {
                     ],
                 )
                 .map_err(backend("record outcome"))?;
-            if n == 0 {
-                return Err(JournalError::Missing {
-                    what: "journey",
-                    id: journey,
-                });
-            }
-            Ok(())
+            touched(n, "journey", journey)
         })
     }
 
@@ -545,26 +525,7 @@ impl JournalStore for SqliteStore {
                  status, exit_code, summary FROM journeys ORDER BY id",
             )
             .map_err(backend("read history"))?;
-        let raws = stmt
-            .query_map([], |r| {
-                Ok((
-                    r.get(0)?,
-                    r.get(1)?,
-                    r.get(2)?,
-                    r.get(3)?,
-                    r.get(4)?,
-                    r.get(5)?,
-                    r.get(6)?,
-                    r.get(7)?,
-                    r.get(8)?,
-                    r.get(9)?,
-                    r.get(10)?,
-                    r.get(11)?,
-                ))
-            })
-            .map_err(backend("read history"))?
-            .collect::<Result<Vec<RawJourney>, _>>()
-            .map_err(backend("read history"))?;
+        let raws: Vec<RawJourney> = read_rows(&mut stmt, [], "read history")?;
         drop(stmt);
         let mut rows = Vec::with_capacity(raws.len());
         for raw in raws {
