@@ -20,6 +20,24 @@ struct Run {
     stderr: String,
 }
 
+impl Run {
+    /// The exit code, with stderr shown when it is another.
+    #[track_caller]
+    fn exits(&self, code: i32) {
+        assert_eq!(self.code, code, "{}", self.stderr);
+    }
+
+    #[track_caller]
+    fn stdout_has(&self, needle: &str) {
+        assert!(self.stdout.contains(needle), "{}", self.stdout);
+    }
+
+    #[track_caller]
+    fn stderr_has(&self, needle: &str) {
+        assert!(self.stderr.contains(needle), "{}", self.stderr);
+    }
+}
+
 async fn mi(args: &[&str], env: &[(&str, &str)], stdin: &str) -> Run {
     let tmp = tempfile::tempdir().unwrap();
     let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_mi-offboard"));
@@ -66,6 +84,22 @@ async fn service(two_factor: bool) -> Service {
     Service::start_with(account(two_factor, false), config).await
 }
 
+/// `cloud delete` of [`USER`], confirmed as `confirm`, against the service at `url`.
+fn delete_args<'a>(confirm: &'a str, url: &'a str) -> Vec<&'a str> {
+    vec![
+        "cloud",
+        "delete",
+        "--user",
+        USER,
+        "--confirm",
+        confirm,
+        "--account-url",
+        url,
+        "--find-url",
+        url,
+    ]
+}
+
 fn password_file(dir: &tempfile::TempDir) -> String {
     let path = dir.path().join("pw");
     std::fs::write(&path, format!("{PASSWORD}\n")).unwrap();
@@ -78,41 +112,13 @@ async fn delete_names_the_bound_phone_then_deletes_after_sign_out() {
     svc.registry.bind(IMEI, "Redmi Note 10", "DE", USER);
     let dir = tempfile::tempdir().unwrap();
     let pw = password_file(&dir);
-    let args = [
-        "cloud",
-        "delete",
-        "--user",
-        USER,
-        "--confirm",
-        USER,
-        "--password-file",
-        &pw,
-        "--account-url",
-        &svc.url,
-        "--find-url",
-        &svc.url,
-    ];
+    let mut args = delete_args(USER, &svc.url);
+    args.extend(["--password-file", &pw]);
     let blocked = mi(&args, &[], &format!("{CODE}\n")).await;
-    assert_eq!(blocked.code, 3, "{}", blocked.stderr);
-    assert!(
-        blocked
-            .stdout
-            .contains("Redmi Note 10 (IMEI 861234******5678, Find Device on)"),
-        "{}",
-        blocked.stdout
-    );
-    assert!(
-        blocked.stderr.contains("Sign each phone out"),
-        "{}",
-        blocked.stderr
-    );
-    assert!(
-        blocked
-            .stderr
-            .contains("verification code by SMS to ***5678"),
-        "{}",
-        blocked.stderr
-    );
+    blocked.exits(3);
+    blocked.stdout_has("Redmi Note 10 (IMEI 861234******5678, Find Device on)");
+    blocked.stderr_has("Sign each phone out");
+    blocked.stderr_has("verification code by SMS to ***5678");
     assert_eq!(svc.recorder.count("/pass/del/confirm"), 0);
 
     svc.registry.unbind(IMEI);
@@ -123,19 +129,11 @@ async fn delete_names_the_bound_phone_then_deletes_after_sign_out() {
         ("MI_FIND_URL", svc.url.as_str()),
     ];
     let done = mi(&args, &env, &format!("{CODE}\n{CODE}\n")).await;
-    assert_eq!(done.code, 0, "{}", done.stderr);
-    assert!(
-        done.stdout.contains("No devices are bound"),
-        "{}",
-        done.stdout
-    );
-    assert!(
-        done.stdout.contains(&format!(
-            "Account {USER} is scheduled for deletion; it takes effect on "
-        )),
-        "{}",
-        done.stdout
-    );
+    done.exits(0);
+    done.stdout_has("No devices are bound");
+    done.stdout_has(&format!(
+        "Account {USER} is scheduled for deletion; it takes effect on "
+    ));
     assert!(
         svc.registry
             .account(USER)
@@ -165,19 +163,15 @@ async fn lock_status_before_and_after_sign_out() {
     )
     .await;
     // A locked phone is a successful answer, not a refusal.
-    assert_eq!(locked.code, 0, "{}", locked.stderr);
-    assert!(
-        locked.stdout.contains(&format!(
-            "IMEI {IMEI}: LOCKED to a Mi account (model Redmi Note 10, country DE)"
-        )),
-        "{}",
-        locked.stdout
-    );
+    locked.exits(0);
+    locked.stdout_has(&format!(
+        "IMEI {IMEI}: LOCKED to a Mi account (model Redmi Note 10, country DE)"
+    ));
 
     svc.registry.unbind(IMEI);
     let env = [("MI_FIND_URL", svc.url.as_str())];
     let free = mi(&["cloud", "lock-status", "--imei", IMEI], &env, "").await;
-    assert_eq!(free.code, 0, "{}", free.stderr);
+    free.exits(0);
     assert_eq!(free.stdout, format!("IMEI {IMEI}: not locked.\n"));
 }
 
@@ -189,7 +183,7 @@ async fn lock_status_json_says_locked_or_not_with_exit_0() {
     let env = [("MI_FIND_URL", svc.url.as_str())];
     let args = ["cloud", "lock-status", "--imei", IMEI, "--json"];
     let locked = mi(&args, &env, "").await;
-    assert_eq!(locked.code, 0, "{}", locked.stderr);
+    locked.exits(0);
     let v: serde_json::Value = serde_json::from_str(&locked.stdout).unwrap();
     assert_eq!(v["imei"], IMEI);
     assert_eq!(v["locked"], true);
@@ -197,7 +191,7 @@ async fn lock_status_json_says_locked_or_not_with_exit_0() {
 
     svc.registry.unbind(IMEI);
     let free = mi(&args, &env, "").await;
-    assert_eq!(free.code, 0, "{}", free.stderr);
+    free.exits(0);
     let v: serde_json::Value = serde_json::from_str(&free.stdout).unwrap();
     assert_eq!(v["locked"], false);
 }
@@ -206,50 +200,19 @@ async fn lock_status_json_says_locked_or_not_with_exit_0() {
 async fn mistyped_confirmation_is_refused_before_anything_is_sent() {
     let svc = service(false).await;
     let env = [("MI_PASSWORD", PASSWORD)];
-    let run = mi(
-        &[
-            "cloud",
-            "delete",
-            "--user",
-            USER,
-            "--confirm",
-            "1234567809",
-            "--account-url",
-            &svc.url,
-            "--find-url",
-            &svc.url,
-        ],
-        &env,
-        "",
-    )
-    .await;
-    assert_eq!(run.code, 3);
-    assert!(
-        run.stderr.contains("does not repeat the account id"),
-        "{}",
-        run.stderr
-    );
+    let run = mi(&delete_args("1234567809", &svc.url), &env, "").await;
+    run.exits(3);
+    run.stderr_has("does not repeat the account id");
     assert!(svc.recorder.requests().is_empty());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_and_wrong_codes_exit_4() {
     let svc = service(true).await;
-    let urls = [
-        "--account-url",
-        svc.url.as_str(),
-        "--find-url",
-        svc.url.as_str(),
-    ];
-    let mut args = vec!["cloud", "delete", "--user", USER, "--confirm", USER];
-    args.extend(urls);
+    let args = delete_args(USER, &svc.url);
     let wrong_pw = mi(&args, &[("MI_PASSWORD", "nope nope")], "").await;
-    assert_eq!(wrong_pw.code, 4, "{}", wrong_pw.stderr);
-    assert!(
-        wrong_pw.stderr.contains("password is wrong"),
-        "{}",
-        wrong_pw.stderr
-    );
+    wrong_pw.exits(4);
+    wrong_pw.stderr_has("password is wrong");
     assert!(!wrong_pw.stderr.contains("nope"));
 
     let wrong_code = mi(
@@ -258,52 +221,22 @@ async fn wrong_password_and_wrong_codes_exit_4() {
         "111111\n222222\n333333\n",
     )
     .await;
-    assert_eq!(wrong_code.code, 4, "{}", wrong_code.stderr);
-    assert!(
-        wrong_code.stderr.contains("That code was wrong"),
-        "{}",
-        wrong_code.stderr
-    );
-    assert!(
-        wrong_code
-            .stderr
-            .contains("verification code was wrong (3 tries)"),
-        "{}",
-        wrong_code.stderr
-    );
+    wrong_code.exits(4);
+    wrong_code.stderr_has("That code was wrong");
+    wrong_code.stderr_has("verification code was wrong (3 tries)");
 
     let no_code = mi(&args, &[("MI_PASSWORD", PASSWORD)], "").await;
-    assert_eq!(no_code.code, 4, "{}", no_code.stderr);
-    assert!(
-        no_code.stderr.contains("no answer was typed"),
-        "{}",
-        no_code.stderr
-    );
+    no_code.exits(4);
+    no_code.stderr_has("no answer was typed");
     svc.assert_password_never_sent();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn missing_password_and_insecure_urls_are_usage_errors() {
     let svc = service(false).await;
-    let run = mi(
-        &[
-            "cloud",
-            "delete",
-            "--user",
-            USER,
-            "--confirm",
-            USER,
-            "--account-url",
-            &svc.url,
-            "--find-url",
-            &svc.url,
-        ],
-        &[],
-        "",
-    )
-    .await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("MI_PASSWORD"), "{}", run.stderr);
+    let run = mi(&delete_args(USER, &svc.url), &[], "").await;
+    run.exits(2);
+    run.stderr_has("MI_PASSWORD");
     assert!(svc.recorder.requests().is_empty());
 
     let run = mi(
@@ -321,8 +254,8 @@ async fn missing_password_and_insecure_urls_are_usage_errors() {
         "",
     )
     .await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("use https"), "{}", run.stderr);
+    run.exits(2);
+    run.stderr_has("use https");
 
     let run = mi(
         &[
@@ -337,6 +270,6 @@ async fn missing_password_and_insecure_urls_are_usage_errors() {
         "",
     )
     .await;
-    assert_eq!(run.code, 2);
-    assert!(run.stderr.contains("is not an IMEI"), "{}", run.stderr);
+    run.exits(2);
+    run.stderr_has("is not an IMEI");
 }

@@ -83,6 +83,16 @@ fn refused(b: &Bench, args: &[&str], why: &str) {
     assert_eq!(b.counter("am_starts"), 0);
 }
 
+/// `reset` of the phone named `sn`, waiving the backup.
+fn waived_reset(sn: &str) -> [&str; 5] {
+    ["reset", "--confirm", sn, "--no-backup", "x"]
+}
+
+/// A reset of this phone with the backup waived is refused, for `why`.
+fn refused_waived(b: &Bench, why: &str) {
+    refused(b, &waived_reset(&serialno(b)), why);
+}
+
 #[test]
 fn interlock_confirm_must_name_this_phone() {
     let b = Bench::start("miui14-global", |_| {});
@@ -125,12 +135,7 @@ fn interlock_backup_or_waiver_is_required() {
 #[test]
 fn interlock_google_account_with_screen_lock_frp() {
     let b = Bench::start("hyperos2-eea", |_| {});
-    let sn = serialno(&b);
-    refused(
-        &b,
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        "Factory Reset Protection",
-    );
+    refused_waived(&b, "Factory Reset Protection");
 }
 
 #[test]
@@ -139,33 +144,20 @@ fn interlock_device_owner() {
     b.phone
         .phone()
         .with_world(|w| w.device_owner = Some("com.corp.mdm/.Admin".into()));
-    let sn = serialno(&b);
-    refused(
-        &b,
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        "device owner",
-    );
+    refused_waived(&b, "device owner");
 }
 
 #[test]
 fn a_pixel_is_refused() {
     let b = Bench::start("pixel", |_| {});
-    let sn = serialno(&b);
-    refused(
-        &b,
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        "not a Xiaomi",
-    );
+    refused_waived(&b, "not a Xiaomi");
 }
 
 #[test]
 fn wrong_password_exits_4_and_does_not_reset() {
     let b = Bench::start("miui14-global", |_| {});
     let sn = serialno(&b);
-    let out = b.run(
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        Some("Wr0ng pass"),
-    );
+    let out = b.run(&waived_reset(&sn), Some("Wr0ng pass"));
     assert_eq!(code(&out), 4, "{}", text(&out));
     let st = b.state();
     assert_eq!(st["wiped"], false);
@@ -199,7 +191,15 @@ fn not_confirmed(b: &Bench, out: &std::process::Output) {
 fn unplugged_mid_flow_exits_5_and_is_not_called_reset() {
     let b = Bench::start("miui14-global", slow_dumps);
     let sn = serialno(&b);
-    let out = b.run_unplugged_at_first_dump(&["reset", "--confirm", &sn, "--no-backup", "x"]);
+    let out = b.run_unplugged_at_first_dump(&waived_reset(&sn));
+    not_confirmed(&b, &out);
+}
+
+/// A waived reset on `profile` whose cable is pulled when the phone shows `screen`.
+fn unplugged_on_screen_is_not_confirmed(profile: &str, screen: &'static str) {
+    let b = Bench::start(profile, slow_dumps);
+    let sn = serialno(&b);
+    let out = b.run_unplugged_on_screen(&waived_reset(&sn), screen);
     not_confirmed(&b, &out);
 }
 
@@ -207,29 +207,17 @@ fn unplugged_mid_flow_exits_5_and_is_not_called_reset() {
 /// for the password, and the cable is pulled. Nothing says the phone is erasing.
 #[test]
 fn unplugged_at_the_password_dialog_is_reset_not_confirmed() {
-    let b = Bench::start("miui14-global", slow_dumps);
-    let sn = serialno(&b);
-    let out = b.run_unplugged_on_screen(
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        "master_clear_password",
-    );
-    not_confirmed(&b, &out);
+    unplugged_on_screen_is_not_confirmed("miui14-global", "master_clear_password");
 }
 
 #[test]
 fn unplugged_before_the_last_confirmation_is_reset_not_confirmed() {
-    let b = Bench::start("hyperos1-cn", slow_dumps);
-    let sn = serialno(&b);
-    let out = b.run_unplugged_on_screen(
-        &["reset", "--confirm", &sn, "--no-backup", "x"],
-        "master_clear_confirm_2",
-    );
-    not_confirmed(&b, &out);
+    unplugged_on_screen_is_not_confirmed("hyperos1-cn", "master_clear_confirm_2");
 }
 
-/// `mi-offboard backup --dest DIR` against the bench's phone.
-fn backup_to(b: &Bench, dest: &std::path::Path) -> std::process::Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_mi-offboard"))
+/// `mi-offboard backup --dest DIR` against the bench's phone, which must succeed.
+fn backup_ok(b: &Bench, dest: &std::path::Path) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mi-offboard"))
         .args(["backup", "--dest"])
         .arg(dest)
         .args(["-s", &b.serial, "-P", &b.server.port.to_string()])
@@ -238,7 +226,8 @@ fn backup_to(b: &Bench, dest: &std::path::Path) -> std::process::Output {
         .env_remove("ADB_SERVER_SOCKET")
         .stdin(std::process::Stdio::null())
         .output()
-        .expect("run mi-offboard backup")
+        .expect("run mi-offboard backup");
+    assert_eq!(code(&out), 0, "{}", text(&out));
 }
 
 /// The review's scenario: a backup finished, the owner kept using the phone, and a
@@ -251,8 +240,7 @@ fn reset_with_an_out_of_date_backup_is_refused_until_the_backup_is_rerun() {
     let b = Bench::start("miui14-global", |_| {});
     let sn = serialno(&b);
     let dest = b.dir.path().join("backup");
-    let out = backup_to(&b, &dest);
-    assert_eq!(code(&out), 0, "{}", text(&out));
+    backup_ok(&b, &dest);
     let dest_s = dest.to_str().unwrap();
     let reset = ["reset", "--confirm", &sn, "--backup", dest_s];
     refused(
@@ -277,8 +265,7 @@ fn reset_with_an_out_of_date_backup_is_refused_until_the_backup_is_rerun() {
     refused(&b, &accepted, "(e.g. DCIM/taken after the backup.jpg)");
     refused(&b, &accepted, "run the backup again");
 
-    let out = backup_to(&b, &dest);
-    assert_eq!(code(&out), 0, "{}", text(&out));
+    backup_ok(&b, &dest);
     let out = b.run(&accepted, Some(PASSWORD));
     let all = text(&out);
     assert_eq!(code(&out), 0, "{all}");
@@ -294,8 +281,7 @@ fn a_backup_recorded_for_another_hardware_serial_is_refused() {
     let b = Bench::start("miui14-global", |_| {});
     let sn = serialno(&b);
     let dest = b.dir.path().join("backup");
-    let out = backup_to(&b, &dest);
-    assert_eq!(code(&out), 0, "{}", text(&out));
+    backup_ok(&b, &dest);
     let path = dest.join("manifest.json");
     let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
     assert_eq!(m["device"]["hardware_serial"], sn.as_str(), "{m}");
