@@ -6,7 +6,7 @@
 mod cloud_support;
 
 use cloud_support::*;
-use mi_offboard::cloud::{Channel, CloudError, Endpoints, Purpose};
+use mi_offboard::cloud::{Channel, CloudError, Endpoints, Purpose, Session};
 use mi_offboard::exit::{Exit, HasExit};
 use mi_offboard::sim::account::AccountServiceConfig;
 
@@ -15,6 +15,15 @@ fn exit_of<T>(r: Result<T, CloudError>) -> (Exit, String) {
         Ok(_) => panic!("expected an error"),
         Err(e) => (e.exit(), e.to_string()),
     }
+}
+
+/// Signs [`USER`] in with the right password.
+async fn try_sign_in(svc: &Service, inbox: &Inbox) -> Result<Session, CloudError> {
+    svc.client().sign_in(USER, &password(), inbox).await
+}
+
+async fn sign_in(svc: &Service, inbox: &Inbox) -> Session {
+    try_sign_in(svc, inbox).await.unwrap()
 }
 
 #[tokio::test]
@@ -54,11 +63,7 @@ async fn plain_login_gets_a_service_token_and_sends_only_the_hash() {
 async fn two_factor_by_sms() {
     let svc = Service::start(account(true, false)).await;
     let inbox = Inbox::new(&svc);
-    let session = svc
-        .client()
-        .sign_in(USER, &password(), &inbox)
-        .await
-        .unwrap();
+    let session = sign_in(&svc, &inbox).await;
     assert_eq!(session.user_id(), USER);
     let asked = inbox.asked();
     assert_eq!(asked.len(), 1);
@@ -78,10 +83,7 @@ async fn two_factor_by_email_when_preferred_or_the_only_way() {
     acc.phone = None;
     let svc = Service::start(acc).await;
     let inbox = Inbox::new(&svc);
-    svc.client()
-        .sign_in(USER, &password(), &inbox)
-        .await
-        .unwrap();
+    sign_in(&svc, &inbox).await;
     assert_eq!(inbox.asked()[0].0, Channel::Email);
     assert_eq!(svc.recorder.count("/identity/auth/verifyEmail"), 1);
     assert_eq!(svc.recorder.count("/identity/auth/sendPhoneTicket"), 0);
@@ -101,10 +103,7 @@ async fn two_factor_by_email_when_preferred_or_the_only_way() {
 async fn captcha_image_is_saved_for_the_operator_and_the_answer_resent_with_ick() {
     let svc = Service::start(account(false, true)).await;
     let inbox = Inbox::new(&svc);
-    svc.client()
-        .sign_in(USER, &password(), &inbox)
-        .await
-        .unwrap();
+    sign_in(&svc, &inbox).await;
     let seen = inbox.captchas.lock().unwrap().clone();
     assert_eq!(seen.len(), 1);
     let (path, showed_answer, answer) = &seen[0];
@@ -152,7 +151,7 @@ async fn wrong_code_is_asked_again_then_refused_with_exit_4() {
     let svc = Service::start(account(true, false)).await;
     let mut inbox = Inbox::new(&svc);
     inbox.wrong = Some("000000x".into());
-    let (exit, text) = exit_of(svc.client().sign_in(USER, &password(), &inbox).await);
+    let (exit, text) = exit_of(try_sign_in(&svc, &inbox).await);
     assert_eq!(exit, Exit::Credentials);
     assert!(text.contains("3 tries"), "{text}");
     let attempts: Vec<u32> = inbox.asked().iter().map(|a| a.2).collect();
@@ -169,7 +168,7 @@ async fn too_many_codes_is_a_refusal_for_today() {
     };
     let svc = Service::start_with(account(true, false), config).await;
     let inbox = Inbox::new(&svc);
-    let (exit, text) = exit_of(svc.client().sign_in(USER, &password(), &inbox).await);
+    let (exit, text) = exit_of(try_sign_in(&svc, &inbox).await);
     assert_eq!(exit, Exit::Refused);
     assert!(text.contains("too many verification codes"), "{text}");
     assert!(inbox.asked().is_empty());
@@ -182,11 +181,7 @@ async fn restricted_account_is_explained() {
         ..AccountServiceConfig::default()
     };
     let svc = Service::start_with(account(false, false), config).await;
-    let (exit, text) = exit_of(
-        svc.client()
-            .sign_in(USER, &password(), &Inbox::new(&svc))
-            .await,
-    );
+    let (exit, text) = exit_of(try_sign_in(&svc, &Inbox::new(&svc)).await);
     assert_eq!(exit, Exit::Refused);
     assert!(text.contains("restricted"), "{text}");
 }
@@ -234,7 +229,7 @@ async fn deletion_waits_for_the_phone_to_sign_out_then_is_scheduled() {
     assert!(!lock_client.lock_status(IMEI).await.unwrap().locked);
 
     // Afterwards the account no longer signs in.
-    let (exit, _) = exit_of(svc.client().sign_in(USER, &password(), &inbox).await);
+    let (exit, _) = exit_of(try_sign_in(&svc, &inbox).await);
     assert_eq!(exit, Exit::Credentials);
     svc.assert_password_never_sent();
 }
@@ -243,11 +238,7 @@ async fn deletion_waits_for_the_phone_to_sign_out_then_is_scheduled() {
 async fn a_phone_bound_again_during_verification_is_refused_by_the_service() {
     let svc = Service::start(account(false, false)).await;
     let mut inbox = Inbox::new(&svc);
-    let session = svc
-        .client()
-        .sign_in(USER, &password(), &inbox)
-        .await
-        .unwrap();
+    let session = sign_in(&svc, &inbox).await;
     let page = session.deletion_page().await.unwrap();
     let registry = svc.registry.clone();
     inbox.on_code = Some(std::sync::Arc::new(move || {
@@ -269,11 +260,7 @@ async fn a_phone_bound_again_during_verification_is_refused_by_the_service() {
 async fn confirmation_that_does_not_repeat_the_account_sends_nothing() {
     let svc = Service::start(account(false, false)).await;
     let inbox = Inbox::new(&svc);
-    let session = svc
-        .client()
-        .sign_in(USER, &password(), &inbox)
-        .await
-        .unwrap();
+    let session = sign_in(&svc, &inbox).await;
     let page = session.deletion_page().await.unwrap();
     let (exit, text) = exit_of(session.delete_account(&page, "1234567891", &inbox).await);
     assert_eq!(exit, Exit::Refused);
