@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use mi_offboard::adb::{
     Adb, AdbError, CodeSource, DeviceEvent, DeviceState, RecvSink, Selector, ServerAddr,
-    encode_packet, packet_id,
+    ShellOutput, SyncSession, encode_packet, packet_id,
 };
 use mi_offboard::exit::{Exit, HasExit};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -59,6 +59,19 @@ where
         },
         T,
     )
+}
+
+/// `cmd` in a shell on the phone `serial`.
+async fn shell_on(adb: &Adb, serial: &str, cmd: &str) -> Result<ShellOutput, AdbError> {
+    adb.device(Selector::Serial(serial.into())).shell(cmd).await
+}
+
+/// A sync session with the scripted phone "x".
+async fn sync_x(adb: &Adb) -> SyncSession {
+    adb.device(Selector::Serial("x".into()))
+        .sync()
+        .await
+        .unwrap()
 }
 
 /// A fake server answering host requests from a table (request → raw reply bytes).
@@ -158,28 +171,16 @@ async fn fail_replies_become_typed_errors() {
     .await;
     let e = adb.version().await.unwrap_err();
     assert!(matches!(e, AdbError::ServerRefused { ref msg, .. } if msg == "internal error"));
-    let e = adb
-        .device(Selector::Serial("u1".into()))
-        .shell("true")
-        .await
-        .unwrap_err();
+    let e = shell_on(&adb, "u1", "true").await.unwrap_err();
     assert!(
         matches!(e, AdbError::Unauthorized { ref serial } if serial == "u1"),
         "{e:?}"
     );
     assert_eq!(e.exit(), Exit::Refused);
-    let e = adb
-        .device(Selector::Serial("o1".into()))
-        .shell("true")
-        .await
-        .unwrap_err();
+    let e = shell_on(&adb, "o1", "true").await.unwrap_err();
     assert!(matches!(e, AdbError::Offline { .. }));
     assert_eq!(e.exit(), Exit::PhoneLost);
-    let e = adb
-        .device(Selector::Serial("gone".into()))
-        .shell("true")
-        .await
-        .unwrap_err();
+    let e = shell_on(&adb, "gone", "true").await.unwrap_err();
     assert!(matches!(e, AdbError::DeviceNotFound { .. }));
     assert!(e.to_string().contains("gone"));
     // Several phones and no serial: a usage error naming them.
@@ -275,11 +276,7 @@ async fn shell_v2_separates_streams_and_returns_the_code() {
         }
     })
     .await;
-    let out = adb
-        .device(Selector::Serial("x".into()))
-        .shell("exit 42")
-        .await
-        .unwrap();
+    let out = shell_on(&adb, "x", "exit 42").await.unwrap();
     assert_eq!(out.stdout, b"out\n");
     assert_eq!(out.stderr, b"err\n");
     assert_eq!(out.code, 42);
@@ -294,11 +291,7 @@ async fn shell_v2_cut_before_the_exit_packet_is_lost_not_success() {
             .await;
     })
     .await;
-    let e = adb
-        .device(Selector::Serial("x".into()))
-        .shell("ls")
-        .await
-        .unwrap_err();
+    let e = shell_on(&adb, "x", "ls").await.unwrap_err();
     assert!(
         matches!(e, AdbError::ConnectionLost { ref serial, .. } if serial.as_deref() == Some("x")),
         "{e:?}"
@@ -550,11 +543,7 @@ async fn a_pull_cut_mid_data_is_lost_never_a_short_file() {
     let mut files = BTreeMap::new();
     files.insert("/d/cut.bin".to_string(), data(2, 150_000));
     let (adb, _) = sync_phone(files).await;
-    let mut sync = adb
-        .device(Selector::Serial("x".into()))
-        .sync()
-        .await
-        .unwrap();
+    let mut sync = sync_x(&adb).await;
     let mut out = Vec::new();
     let e = sync
         .recv("/d/cut.bin", &mut out, &mut |_| {})
@@ -598,11 +587,7 @@ async fn recv_many_pipelines_and_carries_on_after_a_refused_file() {
         paths.push(p);
     }
     let (adb, sessions) = sync_phone(files.clone()).await;
-    let mut sync = adb
-        .device(Selector::Serial("x".into()))
-        .sync()
-        .await
-        .unwrap();
+    let mut sync = sync_x(&adb).await;
     let mut sink = Collect::default();
     sync.recv_many(&paths, &mut sink).await.unwrap();
     assert_eq!(sink.ends.len(), 80);
@@ -635,11 +620,7 @@ async fn recv_many_stops_with_the_error_when_the_phone_is_lost() {
     files.insert(paths[1].clone(), data(2, 100_000));
     files.insert(paths[2].clone(), data(3, 10));
     let (adb, _) = sync_phone(files).await;
-    let mut sync = adb
-        .device(Selector::Serial("x".into()))
-        .sync()
-        .await
-        .unwrap();
+    let mut sync = sync_x(&adb).await;
     let mut sink = Collect::default();
     let e = sync.recv_many(&paths, &mut sink).await.unwrap_err();
     assert!(e.is_lost(), "{e:?}");

@@ -77,6 +77,35 @@ impl Bench {
     fn run(&self, args: &[&str]) -> Output {
         self.tool().args(args).output().expect("run mi-offboard")
     }
+
+    /// Phone `i` from now on takes commands and never answers them.
+    fn stall(&self, i: usize) -> Arc<Phone> {
+        let phone = self.phone(i);
+        phone.set_faults(PhoneFaults {
+            stall: true,
+            ..PhoneFaults::default()
+        });
+        phone
+    }
+
+    /// `inspect` in the background with a timeout long enough that only what the test
+    /// does next can end it.
+    fn spawn_long_inspect(&self) -> std::process::Child {
+        self.tool()
+            .args(["inspect", "--timeout", "60"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+}
+
+/// The run exited 5 (phone lost or timed out); its stderr.
+#[track_caller]
+fn phone_lost(out: &Output) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    err
 }
 
 impl Drop for Bench {
@@ -269,13 +298,9 @@ fn several_phones_without_a_serial_is_a_usage_error_naming_them() {
 #[test]
 fn a_stalled_phone_times_out_with_exit_5_naming_it() {
     let bench = Bench::start(&["miui14-global"]);
-    bench.phone(0).set_faults(PhoneFaults {
-        stall: true,
-        ..PhoneFaults::default()
-    });
+    bench.stall(0);
     let out = bench.run(&["inspect", "--timeout", "2"]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
+    let err = phone_lost(&out);
     assert!(
         err.contains(&bench.serials[0]) && err.contains("timed out"),
         "{err}"
@@ -285,26 +310,15 @@ fn a_stalled_phone_times_out_with_exit_5_naming_it() {
 #[test]
 fn a_phone_unplugged_mid_command_ends_with_exit_5() {
     let bench = Bench::start(&["hyperos1-cn"]);
-    let phone = bench.phone(0);
-    phone.set_faults(PhoneFaults {
-        stall: true,
-        ..PhoneFaults::default()
-    });
-    let child = bench
-        .tool()
-        .args(["inspect", "--timeout", "60"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    let phone = bench.stall(0);
+    let child = bench.spawn_long_inspect();
     // Give the command time to reach the stalled phone, then pull the cable. (A
     // stalled phone records nothing, so there is no event to wait for; if the command
     // were not there yet it would meet an offline phone, which also exits 5.)
     std::thread::sleep(Duration::from_secs(1));
     phone.unplug();
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    let err = text(&out.stderr);
+    let err = phone_lost(&out);
     assert!(err.contains(&bench.serials[0]), "{err}");
     // Ended by the unplug, not by the 60 s timeout.
     assert!(!err.contains("timed out"), "{err}");
@@ -313,52 +327,35 @@ fn a_phone_unplugged_mid_command_ends_with_exit_5() {
 #[test]
 fn the_adb_server_dying_mid_command_ends_the_call() {
     let bench = Bench::start(&["xiaomi-clean"]);
-    bench.phone(0).set_faults(PhoneFaults {
-        stall: true,
-        ..PhoneFaults::default()
-    });
-    let child = bench
-        .tool()
-        .args(["inspect", "--timeout", "60"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    bench.stall(0);
+    let child = bench.spawn_long_inspect();
     std::thread::sleep(Duration::from_secs(1));
     bench.adb.adb(&["kill-server"]);
     let out = child.wait_with_output().unwrap();
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    assert!(
-        text(&out.stderr).contains("connection lost"),
-        "{}",
-        text(&out.stderr)
-    );
+    let err = phone_lost(&out);
+    assert!(err.contains("connection lost"), "{err}");
 }
 
 #[test]
 fn no_phone_exits_5_and_an_offline_one_too() {
     let bench = Bench::start(&["miui14-global"]);
     let out = bench.run(&["inspect", "-s", "nope"]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(text(&out.stderr).contains("nope"));
+    let err = phone_lost(&out);
+    assert!(err.contains("nope"), "{err}");
     bench.phone(0).unplug();
     bench
         .adb
         .wait_state(&bench.serials[0], "offline", Duration::from_secs(20));
     let out = bench.run(&["inspect"]);
-    assert_eq!(out.status.code(), Some(5), "{}", text(&out.stderr));
-    assert!(text(&out.stderr).contains("offline"));
+    let err = phone_lost(&out);
+    assert!(err.contains("offline"), "{err}");
     let out = bench.run(&["devices", "--json"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(json(&out)[0]["state"], "offline");
     bench.adb.adb(&["disconnect", &bench.serials[0]]);
     let out = bench.run(&["inspect"]);
-    assert_eq!(out.status.code(), Some(5));
-    assert!(
-        text(&out.stderr).contains("no phone is connected"),
-        "{}",
-        text(&out.stderr)
-    );
+    let err = phone_lost(&out);
+    assert!(err.contains("no phone is connected"), "{err}");
 }
 
 /// Early in boot `dumpsys account` prints "Can't find service: account" (and exits 0):
