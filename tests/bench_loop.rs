@@ -4,6 +4,8 @@
 //! plugged back, an unauthorized phone is announced once and starts when allowed, a finished phone left plugged in is not processed twice, Ctrl-C lets
 //! the running step finish and starts no new one.
 
+mod steps_support;
+
 use mi_offboard::bench::intake::Intake;
 use mi_offboard::bench::policy::Policy;
 use mi_offboard::bench::run::*;
@@ -17,8 +19,19 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+use steps_support::{deletion_scheduled, not_locked};
 use tokio::sync::{Notify, mpsc};
 use tokio_util::sync::CancellationToken;
+
+/// A phone lost during its reset, then plugged back: inspected again (the same phone?),
+/// its journey resumes at the reset.
+const RESUMED_AT_RESET: [StepKind; 5] = [
+    StepKind::Inspect,
+    StepKind::Reset,
+    StepKind::Inspect,
+    StepKind::Reset,
+    StepKind::LockStatus,
+];
 
 /// What a scripted phone does; shared by every journey of that serial.
 #[derive(Default)]
@@ -30,6 +43,12 @@ struct Script {
     gate: Mutex<Option<(StepKind, Exit)>>,
     entered: Notify,
     release: Notify,
+}
+
+impl Script {
+    fn calls(&self) -> Vec<StepKind> {
+        self.calls.lock().unwrap().clone()
+    }
 }
 
 struct Phone {
@@ -82,20 +101,11 @@ impl Steps for Phone {
         self.enter(StepKind::Reset, ()).await
     }
     async fn cloud_delete(&self, user: &str, _password: &SecretString) -> StepOutput<CloudAccount> {
-        let v = CloudAccount {
-            user_id: user.into(),
-            status: "scheduled".into(),
-            delete_at: None,
-        };
-        self.enter(StepKind::CloudDelete, v).await
+        self.enter(StepKind::CloudDelete, deletion_scheduled(user))
+            .await
     }
     async fn lock_status(&self, _imei: &str) -> StepOutput<LockStatus> {
-        let v = LockStatus {
-            checked_at: Timestamp::now(),
-            locked: false,
-            source: "sim".into(),
-        };
-        self.enter(StepKind::LockStatus, v).await
+        self.enter(StepKind::LockStatus, not_locked()).await
     }
 }
 
@@ -321,27 +331,20 @@ async fn bench_processes_flags_and_resumes_an_unplugged_phone() {
     tx.send(seen(&["A", "G", "U"])).unwrap();
     let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
 
-    let a = scripts["A"].calls.lock().unwrap().clone();
+    let a = scripts["A"].calls();
     assert_eq!(
         a,
         vec![StepKind::Inspect, StepKind::Reset, StepKind::LockStatus]
     );
-    let g = scripts["G"].calls.lock().unwrap().clone();
+    let g = scripts["G"].calls();
     assert_eq!(
         g,
         vec![StepKind::Inspect],
         "the Google phone must be left untouched"
     );
-    let uc = u.calls.lock().unwrap().clone();
+    let uc = u.calls();
     assert_eq!(
-        uc,
-        vec![
-            StepKind::Inspect,
-            StepKind::Reset,
-            StepKind::Inspect,
-            StepKind::Reset,
-            StepKind::LockStatus
-        ],
+        uc, RESUMED_AT_RESET,
         "U is inspected again (same phone?) and resumes at its reset"
     );
 
@@ -403,7 +406,7 @@ async fn ctrl_c_lets_the_running_step_finish_and_starts_no_new_one() {
     let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
     assert!(summary.stopped);
     assert_eq!(
-        script.calls.lock().unwrap().clone(),
+        script.calls(),
         vec![StepKind::Inspect, StepKind::Reset],
         "the reset finished; the lock check did not start"
     );
@@ -435,16 +438,7 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
         statuses,
         vec![OutcomeStatus::Interrupted, OutcomeStatus::Done]
     );
-    assert_eq!(
-        script.calls.lock().unwrap().clone(),
-        vec![
-            StepKind::Inspect,
-            StepKind::Reset,
-            StepKind::Inspect,
-            StepKind::Reset,
-            StepKind::LockStatus
-        ]
-    );
+    assert_eq!(script.calls(), RESUMED_AT_RESET);
 }
 
 #[tokio::test]
@@ -464,14 +458,14 @@ async fn unauthorized_phone_is_announced_once_and_starts_when_allowed() {
     tx.send(waiting).unwrap();
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert!(!bench.is_finished(), "a waiting phone is work to come");
-    assert!(script.calls.lock().unwrap().is_empty());
+    assert!(script.calls().is_empty());
     // Someone taps Allow: adb lists it as `device`.
     tx.send(seen(&["W"])).unwrap();
     let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
     assert_eq!(lines.unauthorized.lock().unwrap().clone(), vec!["W"]);
     assert_eq!(lines.plugged.lock().unwrap().clone(), vec!["W"]);
     assert_eq!(
-        script.calls.lock().unwrap().clone(),
+        script.calls(),
         vec![StepKind::Inspect, StepKind::Reset, StepKind::LockStatus]
     );
     assert_eq!(summary.phones.len(), 1);

@@ -2,6 +2,8 @@
 //! run, which are skipped on resume, which are refused, and that a journey dropped in the
 //! middle of a step (as a killed process would) resumes by redoing exactly that step.
 
+mod steps_support;
+
 use mi_offboard::exit::Exit;
 use mi_offboard::flow::journey::*;
 use mi_offboard::progress::Silent;
@@ -11,6 +13,7 @@ use mi_offboard::secret::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use steps_support::{deletion_scheduled, not_locked};
 use tokio_util::sync::CancellationToken;
 
 const PASSWORD: &str = "pw-SECRET-7f3a";
@@ -146,20 +149,11 @@ impl Steps for Fake {
             )
             .because(StepCause::UnknownAccount));
         }
-        let v = CloudAccount {
-            user_id: user.to_owned(),
-            status: "scheduled".into(),
-            delete_at: None,
-        };
-        self.enter(StepKind::CloudDelete, v).await
+        self.enter(StepKind::CloudDelete, deletion_scheduled(user))
+            .await
     }
     async fn lock_status(&self, _imei: &str) -> StepOutput<LockStatus> {
-        let v = LockStatus {
-            checked_at: Timestamp::now(),
-            locked: false,
-            source: "sim".into(),
-        };
-        self.enter(StepKind::LockStatus, v).await
+        self.enter(StepKind::LockStatus, not_locked()).await
     }
 }
 
