@@ -481,15 +481,21 @@ fn with_hw_serial(serial: &str, hw: &str) -> Fake {
     f
 }
 
+/// Phone A (ro.serialno AAA, at 127.0.0.1:5555) is backed up, then lost during its
+/// sign-out, leaving its journey open.
+async fn phone_a_lost_in_signout(journal: &Journal, dest: &Path) -> Fake {
+    let a = with_hw_serial("127.0.0.1:5555", "AAA");
+    a.fail_once_at(StepKind::Signout, Exit::PhoneLost);
+    let first = run_once(&a, journal, dest, false).await;
+    assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
+    a
+}
+
 #[tokio::test]
 async fn journey_of_another_phone_under_the_same_adb_serial_is_not_resumed() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
-    // Phone A (ro.serialno AAA) is backed up, then lost during its sign-out.
-    let a = with_hw_serial("127.0.0.1:5555", "AAA");
-    a.fail_once_at(StepKind::Signout, Exit::PhoneLost);
-    let first = run_once(&a, &journal, dir.path(), false).await;
-    assert_eq!(first.outcome.status, OutcomeStatus::Interrupted);
+    phone_a_lost_in_signout(&journal, dir.path()).await;
     // Phone B takes A's address: it must get its own backup, not A's.
     let b = with_hw_serial("127.0.0.1:5555", "BBB");
     let r = run_once(&b, &journal, dir.path(), false).await;
@@ -530,9 +536,7 @@ async fn journey_of_another_phone_under_the_same_adb_serial_is_not_resumed() {
 async fn journey_of_the_same_phone_resumes_after_its_serial_is_read_again() {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
-    let a = with_hw_serial("127.0.0.1:5555", "AAA");
-    a.fail_once_at(StepKind::Signout, Exit::PhoneLost);
-    run_once(&a, &journal, dir.path(), false).await;
+    let a = phone_a_lost_in_signout(&journal, dir.path()).await;
     let r = run_once(&a, &journal, dir.path(), false).await;
     assert_eq!(r.outcome.status, OutcomeStatus::Done);
     assert_eq!(
