@@ -182,7 +182,10 @@ async fn read_requests<S: ChunkSource>(mut r: ByteReader<S>, tx: mpsc::Sender<In
         if tx.send(Incoming::Request(req)).await.is_err() || quit {
             return;
         }
-        while body {
+        if !body {
+            continue;
+        }
+        loop {
             let (msg, more) = match read_send_piece(&mut r).await {
                 Ok(p @ SendPiece::Data(_)) => (Incoming::Piece(p), true),
                 Ok(p @ SendPiece::Done { .. }) => (Incoming::Piece(p), false),
