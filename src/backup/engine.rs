@@ -200,6 +200,17 @@ pub async fn backup(
         )
         .await;
     let _ = session.quit().await;
+    // Renames become durable with their directories; the final manifest (the only one
+    // that can say `complete`) is written after that.
+    let run = tokio::task::spawn_blocking(move || {
+        run.sync_dirs();
+        run
+    })
+    .await
+    .map_err(|e| BackupError::Destination {
+        dir: dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
 
     man.finished = Some(manifest::now());
     let (failed, skipped_now) = run.failures(&todo);
@@ -521,8 +532,8 @@ enum Job {
 }
 
 /// Files waiting for their fsync; bounds open handles and dirty memory.
-const COMMIT_QUEUE: usize = 32;
-const COMMITTERS: usize = 4;
+const COMMIT_QUEUE: usize = 64;
+const COMMITTERS: usize = 16;
 
 /// The writer thread: one file open at a time (RECV replies arrive in order). Complete
 /// files go to a committer thread for fsync and rename, so waiting for the disk
@@ -819,6 +830,33 @@ impl Transfer {
         match hash_result {
             Some(Err(e)) => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    /// fsyncs every directory a file was renamed into (each file's data was fsynced
+    /// before its rename). A directory that cannot be synced takes its files' verified
+    /// mark with it: they are fetched again by the next run.
+    fn sync_dirs(&mut self) {
+        let mut dirs: std::collections::BTreeMap<&Path, Option<String>> = Default::default();
+        for (rec, target) in self.records.iter().zip(&self.targets) {
+            if let (true, Some(parent)) = (rec.verified, target.parent()) {
+                dirs.entry(parent).or_insert(None);
+            }
+        }
+        for (dir, err) in dirs.iter_mut() {
+            if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+                *err = Some(e.to_string());
+            }
+        }
+        for (rec, target) in self.records.iter_mut().zip(&self.targets) {
+            let failed = target
+                .parent()
+                .and_then(|p| dirs.get(p))
+                .and_then(Option::as_ref);
+            if let (true, Some(e)) = (rec.verified, failed) {
+                rec.verified = false;
+                rec.error = Some(format!("not durable: fsync of its directory failed: {e}"));
+            }
         }
     }
 
