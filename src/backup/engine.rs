@@ -74,11 +74,11 @@ const HASH_BATCH_FILES: usize = 256;
 /// A slow phone hashes about this fast; used to size a batch's timeout.
 const PHONE_HASH_BYTES_PER_SEC: u64 = 25 * 1024 * 1024;
 /// Batches buffered between the network and the disk: memory stays flat.
-const WRITER_QUEUE: usize = 8;
+const WRITER_QUEUE: usize = 16;
 /// Bytes of one file handed to the writer thread at once. The phone sends 64 KiB
 /// chunks; passing each across threads on its own cost a wake-up, an allocation and a
 /// copy per chunk, more than the hashing of it.
-const BATCH: usize = 1024 * 1024;
+const BATCH: usize = 256 * 1024;
 /// How often a long run saves its manifest, so a killed run still resumes.
 const SAVE_EVERY: Duration = Duration::from_secs(15);
 
