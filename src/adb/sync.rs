@@ -17,6 +17,9 @@ pub const MAX_PATH: usize = 1024;
 pub const MAX_CHUNK: usize = 64 * 1024;
 /// RECV requests kept in flight by [`SyncSession::recv_many`].
 pub const PIPELINE_DEPTH: usize = 32;
+/// How much of a RECV reply is read from the socket at once. Larger than the
+/// connection's own buffer, so reads bypass it and land here directly.
+const STAGE: usize = 512 * 1024;
 
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;
@@ -113,6 +116,83 @@ impl<S: RecvSink + Send> Chunks for ToSink<'_, S> {
     }
 }
 
+/// Bytes of RECV replies read from the connection and not yet consumed. Replies are
+/// read in large pieces and their DATA headers parsed in place: a 64 KiB chunk costs
+/// neither a copy nor a read (and timer) of its own, and with pipelined requests the
+/// next file's reply is often already here. Belongs to the connection: it is emptied
+/// whenever the connection is dropped.
+struct Staging {
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl std::fmt::Debug for Staging {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Staging({} bytes)", self.end - self.start)
+    }
+}
+
+impl Staging {
+    fn new() -> Staging {
+        Staging {
+            buf: vec![0u8; STAGE],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.end - self.start
+    }
+
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    fn consume(&mut self, n: usize) -> &[u8] {
+        let at = self.start;
+        self.start += n;
+        &self.buf[at..at + n]
+    }
+
+    /// Reads once more from CONN (at least one byte) after what is staged.
+    async fn fill(&mut self, conn: &mut Conn, op: &'static str) -> Result<(), AdbError> {
+        if self.start == self.end {
+            self.clear();
+        } else if self.buf.len() - self.end < MAX_CHUNK {
+            // Only a header or a FAIL message is ever kept across a read: small.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        let n = conn.read_some(op, &mut self.buf[self.end..]).await?;
+        if n == 0 {
+            return Err(AdbError::ConnectionLost {
+                op,
+                serial: conn.serial().map(str::to_string),
+                detail: "the connection closed mid-answer".into(),
+            });
+        }
+        self.end += n;
+        Ok(())
+    }
+
+    /// Makes sure at least N (at most [`MAX_CHUNK`]) bytes are staged.
+    async fn fill_to(
+        &mut self,
+        conn: &mut Conn,
+        op: &'static str,
+        n: usize,
+    ) -> Result<(), AdbError> {
+        while self.len() < n {
+            self.fill(conn, op).await?;
+        }
+        Ok(())
+    }
+}
+
 /// An open sync session on one phone.
 #[derive(Debug)]
 pub struct SyncSession {
@@ -120,7 +200,7 @@ pub struct SyncSession {
     conn: Option<Conn>,
     stat_v2: bool,
     ls_v2: bool,
-    buf: Vec<u8>,
+    staged: Staging,
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -192,7 +272,7 @@ impl SyncSession {
             ls_v2: f.has("ls_v2"),
             device,
             conn: None,
-            buf: vec![0u8; MAX_CHUNK],
+            staged: Staging::new(),
         };
         s.conn().await?;
         Ok(s)
@@ -233,15 +313,30 @@ impl SyncSession {
         }
     }
 
+    /// Drops the connection, and with it whatever of its stream was read ahead.
+    fn drop_conn(&mut self) {
+        self.conn = None;
+        self.staged.clear();
+    }
+
     /// Any error other than a refused file leaves the connection at an unknown place in
     /// the stream, so it is dropped (the next call reopens one).
     fn guarded<T>(&mut self, r: Result<T, AdbError>) -> Result<T, AdbError> {
         if let Err(e) = &r {
             if !matches!(e, AdbError::RemoteFile { .. }) {
-                self.conn = None;
+                self.drop_conn();
             }
         }
         r
+    }
+
+    /// After the last reply of a transfer nothing may be left over: bytes the phone sent
+    /// unasked would be read as the answer to the next request, so the session is
+    /// dropped instead.
+    fn check_drained(&mut self) {
+        if self.staged.len() > 0 {
+            self.drop_conn();
+        }
     }
 
     /// Stat following symlinks. `None` when the path does not exist.
@@ -410,18 +505,20 @@ impl SyncSession {
             self.read_file(path, &mut ToWriter { out, progress }).await
         }
         .await;
+        self.check_drained();
         self.after_transfer(r)
     }
 
     fn after_transfer(&mut self, r: Result<u64, AdbError>) -> Result<u64, AdbError> {
         if matches!(r, Err(AdbError::RemoteFile { .. })) {
             // adbd ends the sync service after a refused RECV.
-            self.conn = None;
+            self.drop_conn();
         }
         self.guarded(r)
     }
 
-    /// Reads one RECV reply: DATA chunks to OUT, then DONE or FAIL.
+    /// Reads one RECV reply: DATA chunks to OUT, then DONE or FAIL. Chunks reach OUT
+    /// in whatever pieces the socket delivers them (a DATA payload may be split).
     async fn read_file<C: Chunks>(&mut self, path: &[u8], out: &mut C) -> Result<u64, AdbError> {
         const OP: &str = "sync recv";
         let serial = self.device.serial().to_string();
@@ -432,35 +529,46 @@ impl SyncSession {
                 detail: "sync session closed".into(),
             });
         };
-        let buf = &mut self.buf;
+        let st = &mut self.staged;
         let mut total = 0u64;
+        // Bytes of the current DATA payload not yet passed on.
+        let mut in_data = 0usize;
         loop {
+            if in_data > 0 {
+                if st.len() == 0 {
+                    st.fill(conn, OP).await?;
+                }
+                let n = in_data.min(st.len());
+                let chunk = st.consume(n);
+                out.put(chunk).await.map_err(|e| AdbError::Local {
+                    op: OP,
+                    serial: serial.clone(),
+                    path: lossy(path),
+                    source: e,
+                })?;
+                in_data -= n;
+                total += n as u64;
+                continue;
+            }
+            st.fill_to(conn, OP, 8).await?;
             let mut head = [0u8; 8];
-            conn.read_exact(OP, &mut head).await?;
+            head.copy_from_slice(st.consume(8));
             let len = u32_at(&head, 4) as usize;
             match &head[..4] {
                 b"DATA" => {
                     if len > MAX_CHUNK {
                         return Err(conn.protocol(OP, format!("DATA chunk of {len} bytes")));
                     }
-                    conn.read_exact(OP, &mut buf[..len]).await?;
-                    let local = |e| AdbError::Local {
-                        op: OP,
-                        serial: serial.clone(),
-                        path: lossy(path),
-                        source: e,
-                    };
-                    out.put(&buf[..len]).await.map_err(local)?;
-                    total += len as u64;
+                    in_data = len;
                 }
                 b"DONE" => return Ok(total),
                 b"FAIL" => {
-                    let mut msg = vec![0u8; len.min(MAX_CHUNK)];
-                    conn.read_exact(OP, &mut msg).await?;
+                    let n = len.min(MAX_CHUNK);
+                    st.fill_to(conn, OP, n).await?;
                     return Err(AdbError::RemoteFile {
                         serial,
                         path: lossy(path),
-                        msg: lossy(&msg),
+                        msg: lossy(st.consume(n)),
                     });
                 }
                 other => {
@@ -514,19 +622,20 @@ impl SyncSession {
                     .map_err(|e| self.device.local(OP, &lossy(path), e))?,
                 Err(e @ AdbError::RemoteFile { .. }) => {
                     // The session is over; requests already sent are lost with it.
-                    self.conn = None;
+                    self.drop_conn();
                     sent = i + 1;
                     sink.end(i, Err(e))
                         .await
                         .map_err(|e| self.device.local(OP, &lossy(path), e))?;
                 }
                 Err(e) => {
-                    self.conn = None;
+                    self.drop_conn();
                     return Err(e);
                 }
             }
             i += 1;
         }
+        self.check_drained();
         Ok(())
     }
 

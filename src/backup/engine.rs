@@ -73,8 +73,12 @@ const HASH_BATCH_BYTES: u64 = 512 * 1024 * 1024;
 const HASH_BATCH_FILES: usize = 256;
 /// A slow phone hashes about this fast; used to size a batch's timeout.
 const PHONE_HASH_BYTES_PER_SEC: u64 = 25 * 1024 * 1024;
-/// Chunks buffered between the network and the disk (64 KiB each): memory stays flat.
-const WRITER_QUEUE: usize = 64;
+/// Batches buffered between the network and the disk: memory stays flat.
+const WRITER_QUEUE: usize = 16;
+/// Bytes of one file handed to the writer thread at once. The phone sends 64 KiB
+/// chunks; passing each across threads on its own cost a wake-up, an allocation and a
+/// copy per chunk, more than the hashing of it.
+const BATCH: usize = 256 * 1024;
 /// How often a long run saves its manifest, so a killed run still resumes.
 const SAVE_EVERY: Duration = Duration::from_secs(15);
 
@@ -205,6 +209,17 @@ pub async fn backup(
         )
         .await;
     let _ = session.quit().await;
+    // Renames become durable with their directories; the final manifest (the only one
+    // that can say `complete`) is written after that.
+    let run = tokio::task::spawn_blocking(move || {
+        run.sync_dirs();
+        run
+    })
+    .await
+    .map_err(|e| BackupError::Destination {
+        dir: dir.clone(),
+        source: std::io::Error::other(e.to_string()),
+    })?;
 
     {
         let verified: Vec<bool> = run.records.iter().map(|r| r.verified).collect();
@@ -538,27 +553,55 @@ enum Msg {
     End(usize, Result<u64, String>, bool),
 }
 
-/// Feeds the pipelined RECV stream to the writer thread.
+/// Feeds the pipelined RECV stream to the writer thread, in batches of one file's
+/// bytes; the writer sends the emptied buffers back to be filled again.
 struct Sink<'a> {
     tx: mpsc::Sender<Msg>,
     reporter: &'a dyn Reporter,
     serial: &'a str,
+    batch: Option<(usize, Vec<u8>)>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
 }
 
 fn writer_gone() -> std::io::Error {
     std::io::Error::other("the writer thread stopped")
 }
 
+impl Sink<'_> {
+    async fn send_batch(&mut self) -> std::io::Result<()> {
+        if let Some((i, buf)) = self.batch.take() {
+            self.reporter.advance(self.serial, buf.len() as u64);
+            self.tx
+                .send(Msg::Data(i, buf))
+                .await
+                .map_err(|_| writer_gone())?;
+        }
+        Ok(())
+    }
+}
+
 impl RecvSink for Sink<'_> {
     async fn data(&mut self, index: usize, chunk: &[u8]) -> std::io::Result<()> {
-        self.reporter.advance(self.serial, chunk.len() as u64);
-        self.tx
-            .send(Msg::Data(index, chunk.to_vec()))
-            .await
-            .map_err(|_| writer_gone())
+        if self.batch.as_ref().is_some_and(|(i, _)| *i != index) {
+            self.send_batch().await?;
+        }
+        let (_, buf) = self.batch.get_or_insert_with(|| {
+            let mut b = self
+                .spare
+                .try_recv()
+                .unwrap_or_else(|_| Vec::with_capacity(BATCH));
+            b.clear();
+            (index, b)
+        });
+        buf.extend_from_slice(chunk);
+        if buf.len() >= BATCH {
+            self.send_batch().await?;
+        }
+        Ok(())
     }
 
     async fn end(&mut self, index: usize, result: Result<u64, AdbError>) -> std::io::Result<()> {
+        self.send_batch().await?;
         let msg = match result {
             Ok(n) => Msg::End(index, Ok(n), false),
             Err(AdbError::RemoteFile { msg, .. }) => Msg::End(index, Err(msg), true),
@@ -576,14 +619,15 @@ enum Job {
 }
 
 /// Files waiting for their fsync; bounds open handles and dirty memory.
-const COMMIT_QUEUE: usize = 32;
-const COMMITTERS: usize = 4;
+const COMMIT_QUEUE: usize = 64;
+const COMMITTERS: usize = 16;
 
 /// The writer thread: one file open at a time (RECV replies arrive in order). Complete
 /// files go to a committer thread for fsync and rename, so waiting for the disk
 /// overlaps with receiving the next file.
 fn write_files(
     mut rx: mpsc::Receiver<Msg>,
+    spare: std::sync::mpsc::Sender<Vec<u8>>,
     targets: Vec<PathBuf>,
     planned: Vec<(u64, i64)>,
     out: mpsc::UnboundedSender<(usize, Landing)>,
@@ -645,6 +689,8 @@ fn write_files(
                         }
                     }
                 }
+                // Back to the network side; if it is gone the buffer is just freed.
+                let _ = spare.send(chunk);
             }
             Msg::End(i, result, refused) => {
                 let file = match open.take() {
@@ -792,10 +838,12 @@ impl Transfer {
         }
         let serial = device.serial().to_string();
         let (tx, rx) = mpsc::channel(WRITER_QUEUE);
+        let (spare_tx, spare_rx) = std::sync::mpsc::channel();
         let (land_tx, mut land_rx) = mpsc::unbounded_channel();
         let planned: Vec<(u64, i64)> = todo.iter().map(|f| (f.size, f.mtime)).collect();
         let targets = self.targets.clone();
-        let writer = std::thread::spawn(move || write_files(rx, targets, planned, land_tx));
+        let writer =
+            std::thread::spawn(move || write_files(rx, spare_tx, targets, planned, land_tx));
 
         let (hash_tx, mut hash_rx) = mpsc::unbounded_channel();
         let hash_list: Arc<Vec<(String, u64)>> = Arc::new(
@@ -810,6 +858,8 @@ impl Transfer {
             tx,
             reporter,
             serial: &serial,
+            batch: None,
+            spare: spare_rx,
         };
         let transfer = async {
             let r = session.recv_many(&raw, &mut sink).await;
@@ -867,6 +917,33 @@ impl Transfer {
         match hash_result {
             Some(Err(e)) => Err(e),
             _ => Ok(()),
+        }
+    }
+
+    /// fsyncs every directory a file was renamed into (each file's data was fsynced
+    /// before its rename). A directory that cannot be synced takes its files' verified
+    /// mark with it: they are fetched again by the next run.
+    fn sync_dirs(&mut self) {
+        let mut dirs: std::collections::BTreeMap<&Path, Option<String>> = Default::default();
+        for (rec, target) in self.records.iter().zip(&self.targets) {
+            if let (true, Some(parent)) = (rec.verified, target.parent()) {
+                dirs.entry(parent).or_insert(None);
+            }
+        }
+        for (dir, err) in dirs.iter_mut() {
+            if let Err(e) = std::fs::File::open(dir).and_then(|d| d.sync_all()) {
+                *err = Some(e.to_string());
+            }
+        }
+        for (rec, target) in self.records.iter_mut().zip(&self.targets) {
+            let failed = target
+                .parent()
+                .and_then(|p| dirs.get(p))
+                .and_then(Option::as_ref);
+            if let (true, Some(e)) = (rec.verified, failed) {
+                rec.verified = false;
+                rec.error = Some(format!("not durable: fsync of its directory failed: {e}"));
+            }
         }
     }
 

@@ -129,6 +129,8 @@ impl Manifest {
             f.sync_all()?;
         }
         std::fs::rename(&tmp, Self::path_in(dir))?;
+        // The rename itself is durable only once the directory is.
+        std::fs::File::open(dir)?.sync_all()?;
         Ok(sha256_hex(&bytes))
     }
 }

@@ -126,21 +126,115 @@ pub async fn read_send_piece<S: ChunkSource>(
     }
 }
 
+/// What the request reader passes to the part that answers.
+enum Incoming {
+    Request(Request),
+    Piece(SendPiece),
+    /// A request that ends the session with a FAIL.
+    Bad(SyncError),
+    /// A SEND body that is malformed or cut (`Eof`).
+    BadPiece(SyncError),
+}
+
+/// Requests read ahead of the answers. adbd's sync thread reads requests from its socket
+/// as it gets to them; the host's pipelined requests wait there meanwhile.
+const REQUEST_QUEUE: usize = 64;
+
 /// Runs one sync session until QUIT, the end of the stream, or a failure (after which
 /// adbd closes the session too).
+///
+/// Requests are read by their own future, so the answering side knows whether the host
+/// has already sent its next request. Only when it has not is the answer flushed as a
+/// WRTE of its own: with pipelined requests, answers follow each other in full-size
+/// packets, as they do from adbd, whose sync thread writes answers into a socket that
+/// the transport drains in packets of the negotiated size, never one per file.
 pub async fn serve<S: ChunkSource>(
     ctx: &ConnCtx,
-    mut r: ByteReader<S>,
+    r: ByteReader<S>,
+    out: &mut StreamOutput,
+) -> Result<(), Closed> {
+    let (tx, mut rx) = mpsc::channel(REQUEST_QUEUE);
+    let reader = read_requests(r, tx);
+    let answers = answer(ctx, &mut rx, out);
+    tokio::pin!(reader, answers);
+    let mut reading = true;
+    loop {
+        tokio::select! {
+            // When the answers end the session, requests still unread do not matter.
+            res = &mut answers => return res,
+            _ = &mut reader, if reading => reading = false,
+        }
+    }
+}
+
+async fn read_requests<S: ChunkSource>(mut r: ByteReader<S>, tx: mpsc::Sender<Incoming>) {
+    loop {
+        let req = match read_request(&mut r).await {
+            Ok(Some(req)) => req,
+            Ok(None) | Err(SyncError::Eof) => return,
+            Err(e) => {
+                let _ = tx.send(Incoming::Bad(e)).await;
+                return;
+            }
+        };
+        let body = matches!(req, Request::Send(_));
+        let quit = matches!(req, Request::Quit);
+        if tx.send(Incoming::Request(req)).await.is_err() || quit {
+            return;
+        }
+        if !body {
+            continue;
+        }
+        loop {
+            let (msg, more) = match read_send_piece(&mut r).await {
+                Ok(p @ SendPiece::Data(_)) => (Incoming::Piece(p), true),
+                Ok(p @ SendPiece::Done { .. }) => (Incoming::Piece(p), false),
+                Err(e) => {
+                    let _ = tx.send(Incoming::BadPiece(e)).await;
+                    return;
+                }
+            };
+            if tx.send(msg).await.is_err() {
+                return;
+            }
+            if !more {
+                break;
+            }
+        }
+    }
+}
+
+/// The next thing the host sent. Before waiting for the host, everything answered so
+/// far goes out: the host may be waiting for it.
+async fn next_incoming(
+    rx: &mut mpsc::Receiver<Incoming>,
+    out: &mut StreamOutput,
+) -> Result<Option<Incoming>, Closed> {
+    match rx.try_recv() {
+        Ok(m) => Ok(Some(m)),
+        Err(mpsc::error::TryRecvError::Disconnected) => Ok(None),
+        Err(mpsc::error::TryRecvError::Empty) => {
+            out.flush().await?;
+            Ok(rx.recv().await)
+        }
+    }
+}
+
+async fn answer(
+    ctx: &ConnCtx,
+    rx: &mut mpsc::Receiver<Incoming>,
     out: &mut StreamOutput,
 ) -> Result<(), Closed> {
     loop {
-        let req = match read_request(&mut r).await {
-            Ok(Some(Request::Quit)) | Ok(None) | Err(SyncError::Eof) => break,
-            Ok(Some(req)) => req,
-            Err(e) => {
+        let req = match next_incoming(rx, out).await? {
+            Some(Incoming::Request(Request::Quit)) | None => break,
+            Some(Incoming::Request(req)) => req,
+            Some(Incoming::Bad(e)) => {
                 out.write(&fail(&e.to_string())).await?;
                 break;
             }
+            // The reader sends pieces only after a SEND, which `send` consumes.
+            Some(Incoming::Piece(_) | Incoming::BadPiece(_)) => break,
         };
         let go_on = match req {
             Request::Stat(p) => {
@@ -161,11 +255,9 @@ pub async fn serve<S: ChunkSource>(
             Request::List(p) => list(ctx, &p, false, out).await?,
             Request::Lis2(p) => list(ctx, &p, true, out).await?,
             Request::Recv(p) => recv(ctx, &p, out).await?,
-            Request::Send(spec) => send(ctx, &spec, &mut r, out).await?,
+            Request::Send(spec) => send(ctx, &spec, rx, out).await?,
             Request::Quit => false,
         };
-        // Every answer is complete here and the host waits for it.
-        out.flush().await?;
         if !go_on {
             break;
         }
@@ -338,22 +430,29 @@ fn parent_device_path(path: &str) -> Option<String> {
     })
 }
 
-/// A file being read on a blocking thread, 64 KiB at a time, a few chunks ahead.
+/// Bytes the file reader hands over at once: several DATA chunks, so a 64 KiB chunk
+/// does not cost a thread hand-off (and a zeroed allocation) of its own. Only how the
+/// simulator reads its disk; the wire still carries 64 KiB DATA chunks.
+const READ_BLOCK: usize = 4 * SYNC_DATA_MAX;
+
+/// A file being read on a blocking thread, a few blocks ahead.
 fn spawn_reader(file: std::fs::File) -> mpsc::Receiver<Result<Vec<u8>, i32>> {
-    let (tx, rx) = mpsc::channel(8);
+    let (tx, rx) = mpsc::channel(2);
     tokio::task::spawn_blocking(move || {
         let mut file = file;
         loop {
-            let mut buf = vec![0u8; SYNC_DATA_MAX];
-            match file.read(&mut buf) {
-                Ok(0) => return,
-                Ok(n) => {
-                    buf.truncate(n);
-                    if tx.blocking_send(Ok(buf)).is_err() {
-                        return;
-                    }
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            // Not zeroed first: read_to_end fills spare capacity directly.
+            let mut buf = Vec::with_capacity(READ_BLOCK);
+            let res = std::io::Read::by_ref(&mut file)
+                .take(READ_BLOCK as u64)
+                .read_to_end(&mut buf);
+            // Bytes read before an error still go out first, as a chunked read would.
+            if !buf.is_empty() && tx.blocking_send(Ok(buf)).is_err() {
+                return;
+            }
+            match res {
+                Ok(n) if n < READ_BLOCK => return,
+                Ok(_) => {}
                 Err(e) => {
                     let _ = tx.blocking_send(Err(errno_of(&e)));
                     return;
@@ -382,11 +481,11 @@ async fn recv(ctx: &ConnCtx, path: &str, out: &mut StreamOutput) -> Result<bool,
             return Ok(false);
         }
     };
-    let mut chunks = spawn_reader(file);
+    let mut blocks = spawn_reader(file);
     let started = Instant::now();
     let mut sent_here = 0u64;
-    while let Some(chunk) = chunks.recv().await {
-        let data = match chunk {
+    while let Some(block) = blocks.recv().await {
+        let block = match block {
             Ok(d) => d,
             Err(errno) => {
                 out.write(&fail(&format!("read failed: {}", strerror(errno))))
@@ -394,38 +493,40 @@ async fn recv(ctx: &ConnCtx, path: &str, out: &mut StreamOutput) -> Result<bool,
                 return Ok(false);
             }
         };
-        if ctx.device.faults().stall {
-            // A stalled phone: the host's pull hangs with the socket open until the
-            // fault is lifted or the connection ends.
-            out.flush().await?;
-            while ctx.device.faults().stall {
-                tokio::time::sleep(STALL_POLL).await;
-            }
-        }
-        let before = ctx
-            .sync_sent
-            .fetch_add(data.len() as u64, Ordering::Relaxed);
-        let mut header = Vec::with_capacity(8);
-        header.extend_from_slice(b"DATA");
-        put32(&mut header, data.len() as u32);
-        if let Some(limit) = faults.drop_after_sync_bytes {
-            if before + data.len() as u64 >= limit {
-                let keep = limit.saturating_sub(before) as usize;
-                out.write(&header).await?;
-                out.write(&data[..keep.min(data.len())]).await?;
-                out.flush_and_kill().await?;
-                std::future::pending::<()>().await;
-            }
-        }
-        out.write(&header).await?;
-        out.write(&data).await?;
-        sent_here += data.len() as u64;
-        if let Some(rate) = faults.sync_bytes_per_sec.filter(|r| *r > 0) {
-            let due = Duration::from_secs_f64(sent_here as f64 / rate as f64);
-            let elapsed = started.elapsed();
-            if due > elapsed {
+        for data in block.chunks(SYNC_DATA_MAX) {
+            if ctx.device.faults().stall {
+                // A stalled phone: the host's pull hangs with the socket open until the
+                // fault is lifted or the connection ends.
                 out.flush().await?;
-                tokio::time::sleep(due - elapsed).await;
+                while ctx.device.faults().stall {
+                    tokio::time::sleep(STALL_POLL).await;
+                }
+            }
+            let before = ctx
+                .sync_sent
+                .fetch_add(data.len() as u64, Ordering::Relaxed);
+            let mut header = [0u8; 8];
+            header[..4].copy_from_slice(b"DATA");
+            header[4..].copy_from_slice(&(data.len() as u32).to_le_bytes());
+            if let Some(limit) = faults.drop_after_sync_bytes {
+                if before + data.len() as u64 >= limit {
+                    let keep = limit.saturating_sub(before) as usize;
+                    out.write(&header).await?;
+                    out.write(&data[..keep.min(data.len())]).await?;
+                    out.flush_and_kill().await?;
+                    std::future::pending::<()>().await;
+                }
+            }
+            out.write(&header).await?;
+            out.write(data).await?;
+            sent_here += data.len() as u64;
+            if let Some(rate) = faults.sync_bytes_per_sec.filter(|r| *r > 0) {
+                let due = Duration::from_secs_f64(sent_here as f64 / rate as f64);
+                let elapsed = started.elapsed();
+                if due > elapsed {
+                    out.flush().await?;
+                    tokio::time::sleep(due - elapsed).await;
+                }
             }
         }
     }
@@ -467,10 +568,10 @@ enum WriteMsg {
 /// SEND `path,mode`: DATA… DONE mtime, answered OKAY or FAIL. Parent directories are
 /// created (`fixed_push_mkdir`); on failure the rest of the body is read and dropped so
 /// the host sees the FAIL rather than a write error.
-async fn send<S: ChunkSource>(
+async fn send(
     ctx: &ConnCtx,
     spec: &str,
-    r: &mut ByteReader<S>,
+    incoming: &mut mpsc::Receiver<Incoming>,
     out: &mut StreamOutput,
 ) -> Result<bool, Closed> {
     let Some((path, mode)) = spec.rsplit_once(',') else {
@@ -486,7 +587,12 @@ async fn send<S: ChunkSource>(
     let writer = tokio::task::spawn_blocking(move || write_file(target, mode, rx));
     let mut tx = Some(tx);
     loop {
-        match read_send_piece(r).await {
+        let piece = match next_incoming(incoming, out).await? {
+            Some(Incoming::Piece(p)) => Ok(p),
+            Some(Incoming::BadPiece(e)) => Err(e),
+            Some(Incoming::Request(_) | Incoming::Bad(_)) | None => Err(SyncError::Eof),
+        };
+        match piece {
             Ok(SendPiece::Data(d)) => {
                 if let Some(t) = &tx {
                     if t.send(WriteMsg::Data(d)).await.is_err() {
