@@ -626,3 +626,46 @@ async fn recv_many_stops_with_the_error_when_the_phone_is_lost() {
     assert!(e.is_lost(), "{e:?}");
     assert_eq!(sink.ends.len(), 1, "only the first file ended");
 }
+
+/// A fake server whose phone closes every service before accepting it (adb's FAIL
+/// "closed") and is listed by `host:devices-l` as LISTING says.
+async fn closing_phone(listing: &'static str) -> Adb {
+    fake(move |mut s| async move {
+        let Some(req) = read_request(&mut s).await else {
+            return;
+        };
+        if req.ends_with(":features") {
+            let _ = s.write_all(&okay_block("shell_v2")).await;
+        } else if req == "host:devices-l" {
+            let _ = s.write_all(&okay_block(listing)).await;
+        } else if req.starts_with("host:transport") {
+            let _ = s.write_all(b"OKAY").await;
+            if read_request(&mut s).await.is_some() {
+                let _ = s.write_all(&fail("closed")).await;
+            }
+        }
+    })
+    .await
+}
+
+#[tokio::test]
+async fn a_service_closed_by_a_phone_that_left_adb_is_a_lost_phone() {
+    // Unplugged mid-journey: the server says "closed", then lists the phone offline.
+    let adb = closing_phone("x                      offline transport_id:7\n").await;
+    let e = shell_on(&adb, "x", "ls").await.unwrap_err();
+    assert!(matches!(e, AdbError::Offline { .. }), "{e:?}");
+    assert_eq!(e.exit(), Exit::PhoneLost);
+    // Or no longer lists it at all.
+    let adb = closing_phone("").await;
+    let e = shell_on(&adb, "x", "ls").await.unwrap_err();
+    assert!(matches!(e, AdbError::ConnectionLost { .. }), "{e:?}");
+    assert_eq!(e.exit(), Exit::PhoneLost);
+}
+
+#[tokio::test]
+async fn a_service_refused_by_a_phone_still_online_stays_a_refusal() {
+    let adb = closing_phone("x                      device transport_id:7\n").await;
+    let e = shell_on(&adb, "x", "ls").await.unwrap_err();
+    assert!(matches!(e, AdbError::ServerRefused { .. }), "{e:?}");
+    assert_eq!(e.exit(), Exit::Other);
+}

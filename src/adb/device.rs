@@ -11,6 +11,7 @@ use tokio::sync::OnceCell;
 
 use super::Adb;
 use super::conn::Conn;
+use super::devices::DeviceState;
 use super::error::AdbError;
 use super::shell::{self, CodeSource, ShellOutput};
 use super::sync::SyncSession;
@@ -110,8 +111,48 @@ impl Device {
     pub(crate) async fn open(&self, op: &'static str, service: &str) -> Result<Conn, AdbError> {
         let mut conn = Conn::open(self.adb.addr(), Some(self.label.clone()), self.timeout).await?;
         conn.request(op, &self.transport_request()).await?;
-        conn.request(op, service).await?;
-        Ok(conn)
+        match conn.request(op, service).await {
+            Ok(()) => Ok(conn),
+            Err(e) => Err(self.explain_refusal(op, e).await),
+        }
+    }
+
+    /// adb answers a service request with a bare FAIL "closed" when the phone closed the
+    /// stream before accepting it: a phone refusing that service, or — far more often —
+    /// a phone that was just unplugged and whose transport is going away. Asking the
+    /// server how it lists the phone tells the two apart, so an unplug mid-command is
+    /// reported as a lost phone (exit 5), not as "refused" (exit 1).
+    async fn explain_refusal(&self, op: &'static str, e: AdbError) -> AdbError {
+        if !matches!(&e, AdbError::ServerRefused { msg, .. } if msg == "closed") {
+            return e;
+        }
+        // The server marks a dead transport offline or drops it within moments.
+        for _ in 0..3 {
+            let Ok(list) = self.adb.devices().await else {
+                return e;
+            };
+            let listed = list.into_iter().find(|d| match &self.selector {
+                Selector::Serial(s) => &d.serial == s,
+                Selector::TransportId(t) => d.transport_id == Some(*t),
+            });
+            match listed {
+                None => {
+                    return AdbError::ConnectionLost {
+                        op,
+                        serial: Some(self.label.clone()),
+                        detail: "the phone left adb while the command was being opened".into(),
+                    };
+                }
+                Some(d) if d.state != DeviceState::Device => {
+                    return AdbError::Offline {
+                        serial: d.serial,
+                        state: d.state.to_string(),
+                    };
+                }
+                Some(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            }
+        }
+        e
     }
 
     /// The phone's feature flags, asked once and cached for the life of this handle.
