@@ -635,6 +635,14 @@ async fn journey_20003_without_an_interrupted_deletion_is_a_failure() {
     assert_eq!(r.outcome.exit_code, 4);
     assert!(r.cloud_account.is_none());
     assert!(!fake.calls().contains(&StepKind::LockStatus));
+    // The phone is reset and gone: the operator is told how to finish by hand.
+    assert!(
+        r.outcome
+            .summary
+            .contains("mi-offboard cloud delete --user"),
+        "{}",
+        r.outcome.summary
+    );
 }
 
 #[tokio::test]

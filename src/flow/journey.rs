@@ -735,6 +735,16 @@ impl<'a, S: Steps> Prepared<'a, S> {
                              an earlier run was stopped right after asking for it",
                         ))
                     }
+                    // The phone may already be reset and gone, so a rerun of the
+                    // journey cannot reach this step again: say how to finish it.
+                    Err(mut e) if e.exit != Exit::Refused => {
+                        e.message = format!(
+                            "{}; to finish by hand: mi-offboard cloud delete --user {user} \
+                             --confirm {user}, then mi-offboard cloud lock-status --imei IMEI",
+                            e.message
+                        );
+                        Err(e)
+                    }
                     other => other,
                 }
             };
