@@ -66,6 +66,25 @@ fn a_clean_xiaomi_with_input_off_is_refused_untouched() {
     );
 }
 
+/// HyperOS 2 (EEA) once the owner removed the Google account and the operator turned on
+/// "USB debugging (Security settings)": Xiaomi's screen asks for the Mi password.
+#[test]
+fn resets_hyperos2_eea_after_the_google_account_is_removed() {
+    let b = Bench::start("hyperos2-eea", |_| {});
+    let phone = b.phone.phone();
+    phone.with_world(|w| w.google_accounts.clear());
+    phone.set_adb_input(true);
+    reset_ok(&b);
+}
+
+/// A phone with no account: no password is asked.
+#[test]
+fn resets_a_clean_xiaomi_once_input_is_allowed() {
+    let b = Bench::start("xiaomi-clean", |_| {});
+    b.phone.phone().set_adb_input(true);
+    reset_ok(&b);
+}
+
 #[test]
 fn resets_through_an_unexpected_dialog() {
     reset_ok(&Bench::start("miui14-global", |s| {

@@ -5,7 +5,10 @@ mod ui_harness;
 use ui_harness::{Bench, PASSWORD, all_files, assert_no_password, code, slow_dumps, text};
 
 fn signs_out(profile: &str) {
-    let b = Bench::start(profile, |_| {});
+    signs_out_on(&Bench::start(profile, |_| {}), profile);
+}
+
+fn signs_out_on(b: &Bench, profile: &str) {
     assert!(b.signed_in());
     let out = b.run(&["signout"], Some(PASSWORD));
     let all = text(&out);
@@ -41,6 +44,14 @@ fn hyperos2_eea_with_input_off_is_refused_before_any_tap() {
     assert!(text(&out).contains("USB debugging (Security settings)"));
     assert_eq!(b.counter("taps"), 0);
     assert!(b.signed_in());
+}
+
+/// HyperOS 2 (EEA) once the operator has turned the developer option on.
+#[test]
+fn signs_out_hyperos2_eea_once_usb_debugging_security_settings_is_on() {
+    let b = Bench::start("hyperos2-eea", |_| {});
+    b.phone.phone().set_adb_input(true);
+    signs_out_on(&b, "hyperos2-eea");
 }
 
 #[test]
