@@ -92,14 +92,21 @@ async fn journey<D: UiDevice>(
             ));
         }
     }
-    let left = wait_gone(drv, ctx, password, secret, password_expected).await?;
+    let (left, erasing_seen) = wait_gone(drv, ctx, password, secret, password_expected).await?;
     report.left_adb_at = Some(left);
     report.find_device = Some("off");
+    // Without the erasing screen, leaving adb right after the final confirmation is the
+    // evidence; a cable pulled in that moment looks the same, so say how to be sure.
+    let how = if erasing_seen {
+        "it is erasing"
+    } else {
+        "taken as erasing (Xiaomi's erasing screen was not seen; `mi-offboard cloud lock-status --imei IMEI` confirms Find Device is off)"
+    };
     report.end(
         Outcome::Done,
         Exit::Ok,
         format!(
-            "{serial} confirmed the factory reset on Xiaomi's screen and left adb at {}: it is erasing (Find Device was turned off by Xiaomi's reset screen)",
+            "{serial} confirmed the factory reset on Xiaomi's screen and left adb at {}: {how} (Find Device was turned off by Xiaomi's reset screen)",
             report.left_adb_at.as_deref().unwrap_or("?")
         ),
     );
@@ -167,7 +174,8 @@ impl Evidence {
 }
 
 /// After the last confirmation: answer the password prompt if Xiaomi shows one, then
-/// wait for the phone to leave adb. Returns when it left (RFC 3339). Leaving counts
+/// wait for the phone to leave adb. Returns when it left (RFC 3339) and whether the
+/// erasing screen was seen. Leaving counts
 /// only on evidence ([`Evidence::verdict`]): a cable pulled while the phone still asks
 /// for the password is "reset NOT confirmed", exit 5.
 async fn wait_gone<D: UiDevice>(
@@ -176,7 +184,7 @@ async fn wait_gone<D: UiDevice>(
     password: PasswordSource<'_>,
     secret: &mut Option<SecretString>,
     password_expected: bool,
-) -> Result<String, FlowError> {
+) -> Result<(String, bool), FlowError> {
     let serial = drv.device().serial().to_string();
     let deadline = Instant::now() + ctx.settle;
     let mut ev = Evidence {
@@ -185,7 +193,7 @@ async fn wait_gone<D: UiDevice>(
         ..Evidence::default()
     };
     let left = |ev: &Evidence| match ev.verdict() {
-        Ok(()) => Ok(super::now()),
+        Ok(()) => Ok((super::now(), ev.erasing)),
         Err(detail) => Err(FlowError::ResetNotConfirmed {
             serial: serial.clone(),
             detail,
@@ -207,9 +215,12 @@ async fn wait_gone<D: UiDevice>(
                 Ok(name) => name,
                 Err(UiError::Device(e)) if is_lost(&e) => return left(&ev),
                 // A phone going down may stop answering, or have its stream closed,
-                // before adb notices it left: ask again.
+                // before adb notices it left: ask again, keeping what was last seen (a
+                // failed read is no evidence that the password dialog closed).
                 Err(UiError::Device(DeviceError::Timeout { .. } | DeviceError::Other { .. })) => {
-                    None
+                    next_look = Instant::now() + Duration::from_secs(1);
+                    tokio::time::sleep(Duration::from_millis(500)).await;
+                    continue;
                 }
                 Err(e) => return Err(e.into()),
             };
@@ -260,10 +271,10 @@ async fn wait_gone<D: UiDevice>(
     }
 }
 
-async fn refused_password<D: UiDevice>(
+async fn refused_password<D: UiDevice, T>(
     drv: &mut Driver<'_, D>,
     serial: &str,
-) -> Result<String, FlowError> {
+) -> Result<T, FlowError> {
     drv.run_flow("dismiss_password", None).await?;
     Err(FlowError::WrongPassword {
         serial: serial.to_string(),

@@ -430,10 +430,12 @@ impl<'a, D: UiDevice> Driver<'a, D> {
         let cmd = match via {
             DumpVia::Tty => "uiautomator dump /dev/tty".to_string(),
             // Emptied first: uiautomator exits 0 even when it fails, and a stale file
-            // would show a screen that is no longer there.
-            DumpVia::File => {
-                format!(": > {DUMP_FILE}; uiautomator dump {DUMP_FILE}; cat {DUMP_FILE}")
-            }
+            // would show a screen that is no longer there. Emptied after: the dump holds
+            // the owner's account id, phone number and e-mail, which must not stay behind
+            // on a phone going to its next owner.
+            DumpVia::File => format!(
+                ": > {DUMP_FILE}; uiautomator dump {DUMP_FILE}; cat {DUMP_FILE}; : > {DUMP_FILE}"
+            ),
         };
         let bytes = self.dev.exec(&cmd).await?;
         Ok(String::from_utf8_lossy(&bytes).into_owned())
@@ -791,7 +793,7 @@ mod tests {
                 );
             }
             let f = DUMP_FILE;
-            if cmd == format!(": > {f}; uiautomator dump {f}; cat {f}") {
+            if cmd == format!(": > {f}; uiautomator dump {f}; cat {f}; : > {f}") {
                 return Ok(format!("UI hierchary dumped to: {f}\n{XML}").into_bytes());
             }
             Ok(Vec::new())

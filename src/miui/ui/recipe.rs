@@ -158,6 +158,16 @@ impl Recipes {
                 source,
             })?;
             let over = Recipes::parse_unchecked(&text, &path.display().to_string())?;
+            // Seeing Xiaomi's "erasing" screen is what lets a reset be called done; a
+            // file must not be able to loosen that evidence (teach it in a release).
+            if over.screens.contains_key("erasing") {
+                return Err(RecipeError::Invalid {
+                    origin: path.display().to_string(),
+                    problem: "the `erasing` screen is evidence that a reset happened and \
+                              cannot be redefined by a recipe file"
+                        .into(),
+                });
+            }
             r.screens.extend(over.screens);
             r.targets.extend(over.targets);
             r.flows.extend(over.flows);
@@ -480,5 +490,16 @@ dialog = true
             Recipes::load(Some(&p)),
             Err(RecipeError::Parse { .. })
         ));
+    }
+
+    #[test]
+    fn a_file_cannot_redefine_the_erasing_screen_that_proves_a_reset() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("r.toml");
+        let embedded = Recipes::embedded().unwrap();
+        assert!(embedded.screens.contains_key("erasing"));
+        std::fs::write(&p, "[screens.erasing]\nhas = [\"reset_erase\"]\n").unwrap();
+        let e = Recipes::load(Some(&p)).unwrap_err();
+        assert!(e.to_string().contains("erasing"), "{e}");
     }
 }
