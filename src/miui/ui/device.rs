@@ -144,6 +144,7 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
             "uninstall-system-updates",
             "disable",
             "disable-user",
+            "disable-until-used",
             "hide",
             "suspend",
         ],
@@ -154,6 +155,7 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
             "uninstall",
             "disable",
             "disable-user",
+            "disable-until-used",
             "hide",
             "suspend",
         ],
@@ -167,6 +169,8 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
         let s = squashed(w).replace("miuimasterclear", "");
         STOCK_RESET_WORDS.iter().any(|k| s.contains(k)) || w.starts_with("--wipe")
     }) || (has("reboot") && has("recovery"))
+        // `setprop sys.powerctl reboot,recovery` is the same reboot by another door.
+        || (has("setprop") && words.iter().any(|w| w.contains("powerctl")))
     {
         Some(
             "only Xiaomi's own reset screen (MiuiMasterClear) may reset a phone: other ways leave Find Device on",
@@ -204,9 +208,22 @@ fn starts_other_than_allowed(cmd: &str) -> bool {
                 .filter(|w| !w.is_empty())
                 .collect();
             (0..words.len()).any(|i| {
-                let from = match (base(&words[i]).as_str(), words.get(i + 1), words.get(i + 2)) {
-                    ("am", Some(s), _) if s.starts_with("start") => i + 2,
-                    ("cmd", Some(a), Some(s)) if a == "activity" && s.starts_with("start") => i + 3,
+                // `cmd` may take options before its service (`cmd -w activity …`).
+                let after_cmd = words[i + 1..]
+                    .iter()
+                    .position(|w| !w.starts_with('-'))
+                    .map(|p| i + 1 + p);
+                let from = match (base(&words[i]).as_str(), words.get(i + 1)) {
+                    ("am", Some(s)) if s.starts_with("start") => i + 2,
+                    ("cmd", _) => match after_cmd {
+                        Some(a)
+                            if words[a] == "activity"
+                                && words.get(a + 1).is_some_and(|s| s.starts_with("start")) =>
+                        {
+                            a + 2
+                        }
+                        _ => return false,
+                    },
                     _ => return false,
                 };
                 let args: Vec<&str> = words[from..].iter().map(String::as_str).collect();
@@ -234,6 +251,10 @@ mod tests {
             "rm -rf /data/data/com.xiaomi.account",
             "PM CLEAR com.xiaomi.account",
             "/system/bin/pm clear com.xiaomi.account",
+            "pm disable-until-used com.xiaomi.finddevice",
+            "cmd package disable-until-used com.xiaomi.finddevice",
+            "setprop sys.powerctl reboot,recovery",
+            "cmd -w activity start-activity -n com.android.settings/.Settings",
             "'/system/bin/pm' 'uninstall' com.xiaomi.finddevice",
             "/system/bin/cmd package clear com.xiaomi.account",
             "am start -n com.android.settings/.Settings\\$FactoryResetActivity",
