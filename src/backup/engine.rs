@@ -19,6 +19,7 @@ use super::{paths, phonehash, space};
 use crate::adb::RecvSink;
 use crate::adb::{AdbError, Device};
 use crate::exit::Exit;
+use crate::miui::identity::{SERIAL_PROPS, usable_serial};
 use crate::progress::Reporter;
 
 /// What the user asked for.
@@ -302,7 +303,10 @@ fn other_phone(old: &manifest::Device, adb_serial: &str, now: &Identity) -> Opti
 /// FACTS.md §4), one command.
 async fn identity(device: &Device) -> Result<Identity, AdbError> {
     let out = device
-        .shell("getprop ro.product.model;getprop ro.serialno;getprop ro.ril.miui.imei0;getprop ro.ril.oem.imei")
+        .shell(&format!(
+            "getprop ro.product.model;getprop ro.ril.miui.imei0;getprop ro.ril.oem.imei;{}",
+            SERIAL_PROPS.map(|k| format!("getprop {k}")).join(";")
+        ))
         .await?;
     Ok(parse_identity(&out.stdout_text()))
 }
@@ -316,16 +320,14 @@ fn parse_identity(text: &str) -> Identity {
             .filter(|l| !l.is_empty())
             .map(|l| l.to_string())
     };
-    // Placeholder serials some builds report say nothing about which phone this is.
-    let hardware_serial = line(1).filter(|s| {
-        s.len() <= 64
-            && s.bytes().all(|b| b.is_ascii_graphic())
-            && !s.bytes().all(|b| b == b'0')
-            && s != "unknown"
-    });
+    // The same serial, by the same rule, as the inspection the reset interlock reads.
+    let hardware_serial = (3..3 + SERIAL_PROPS.len())
+        .filter_map(line)
+        .find(|s| usable_serial(s));
     let imei = lines
         .iter()
-        .skip(2)
+        .skip(1)
+        .take(2)
         .find(|l| (14..=16).contains(&l.len()) && l.bytes().all(|b| b.is_ascii_digit()))
         .map(|l| l.to_string());
     Identity {
@@ -1026,18 +1028,22 @@ mod tests {
 
     #[test]
     fn identity_reads_model_serial_and_a_plausible_imei_only() {
-        let id = parse_identity("Redmi Note 10 Pro\r\n86ab1c2d\r\n\r\n861234567890123\r\n");
+        // Lines: model, ro.ril.miui.imei0, ro.ril.oem.imei, then the serial props.
+        let id = parse_identity("Redmi Note 10 Pro\r\n\r\n861234567890123\r\n86ab1c2d\r\n\r\n\r\n");
         assert_eq!(id.model.as_deref(), Some("Redmi Note 10 Pro"));
         assert_eq!(id.hardware_serial.as_deref(), Some("86ab1c2d"));
         assert_eq!(id.imei.as_deref(), Some("861234567890123"));
         assert_eq!(parse_identity(""), Identity::default());
         // A serial made of digits is not taken for the IMEI, nor the reverse.
-        let id = parse_identity("\n12345678901234\nnot-an-imei\n12");
+        let id = parse_identity("\nnot-an-imei\n12\n12345678901234\n");
         assert_eq!(id.hardware_serial.as_deref(), Some("12345678901234"));
         assert_eq!((id.model, id.imei), (None, None));
-        for junk in ["unknown", "000000", "a b"] {
-            let id = parse_identity(&format!("m\n{junk}\n"));
+        // Placeholders are skipped for the next prop, as the inspection does.
+        for junk in ["unknown", "000000", "a b", "0123456789ABCDEF"] {
+            let id = parse_identity(&format!("m\n\n\n{junk}\n\n\n"));
             assert_eq!(id.hardware_serial, None, "{junk}");
+            let id = parse_identity(&format!("m\n\n\n{junk}\nboot1234\n\n"));
+            assert_eq!(id.hardware_serial.as_deref(), Some("boot1234"), "{junk}");
         }
     }
 

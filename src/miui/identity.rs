@@ -56,6 +56,21 @@ fn owned(v: Option<&str>) -> Option<String> {
     v.map(str::to_string)
 }
 
+/// Where a phone keeps its own serial number, most trusted first (FACTS.md §4).
+pub const SERIAL_PROPS: [&str; 3] = ["ro.serialno", "ro.boot.serialno", "ril.serialnumber"];
+
+/// Whether S names one phone: placeholder serials some builds report (empty, all zeros,
+/// "unknown", the clone-phone "0123456789ABCDEF") say nothing about which phone this is.
+/// The one rule for the backup manifest, the journal and the reset interlock.
+pub fn usable_serial(s: &str) -> bool {
+    !s.is_empty()
+        && s.len() <= 64
+        && s.bytes().all(|b| b.is_ascii_graphic())
+        && !s.bytes().all(|b| b == b'0')
+        && !s.eq_ignore_ascii_case("unknown")
+        && !s.eq_ignore_ascii_case("0123456789abcdef")
+}
+
 /// Reads the identity from PROPS.
 pub fn identity(props: &Props) -> Identity {
     let manufacturer = owned(first(
@@ -102,10 +117,12 @@ pub fn identity(props: &Props) -> Identity {
         brand,
         model,
         marketname,
-        hardware_serial: owned(first(
-            props,
-            &["ro.serialno", "ro.boot.serialno", "ril.serialnumber"],
-        )),
+        hardware_serial: SERIAL_PROPS
+            .iter()
+            .filter_map(|k| props.get(*k))
+            .map(|v| v.trim())
+            .find(|v| usable_serial(v))
+            .map(str::to_string),
         region: if is_xiaomi { region(props) } else { None },
         os,
         is_xiaomi,
