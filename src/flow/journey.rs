@@ -426,8 +426,13 @@ pub async fn prepare<'a, S: Steps>(
         rt.spawn(async move {
             loop {
                 tokio::time::sleep(HEARTBEAT_EVERY).await;
-                if log.heartbeat().is_err() {
-                    break;
+                match log.heartbeat() {
+                    Ok(()) => {}
+                    // Another process holds the phone now: the next step refuses.
+                    Err(JournalError::LeaseLost { .. }) => break,
+                    // A busy or briefly failing database: beat again next time, long
+                    // before the lease could look stale to another process.
+                    Err(_) => {}
                 }
             }
         })
