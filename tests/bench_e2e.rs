@@ -28,7 +28,7 @@ fn eight_phones_one_unplugged_mid_backup_google_phone_untouched() {
             // Slow enough to be unplugged in the middle of its backup.
             spec.tree.files = 40;
             spec.tree.max_size = 256 * 1024;
-            spec.costs.sync_bytes_per_sec = Some(1_000_000);
+            spec.costs.link_bytes_per_sec = Some(1_000_000);
         }
     });
     let dest = shop.dest();

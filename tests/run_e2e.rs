@@ -188,7 +188,7 @@ fn kill_9_mid_backup_then_rerun_resumes_and_finishes() {
     let shop = Shop::start(&["hyperos1-cn"], |_, spec| {
         spec.tree.files = 40;
         spec.tree.max_size = 256 * 1024;
-        spec.costs.sync_bytes_per_sec = Some(1_000_000);
+        spec.costs.link_bytes_per_sec = Some(1_000_000);
     });
     let serial = shop.serials[0].clone();
     let dest = shop.dest();

@@ -46,7 +46,8 @@ struct TreeArgs {
     /// Add a big video of this many MB to DCIM/Camera (repeatable).
     #[arg(long = "big-file-mb")]
     big_file_mb: Vec<u64>,
-    /// Real phones' costs: 2 s uiautomator dumps, 40 MB/s sync, 25 s reboots.
+    /// Real phones' costs: 2 s uiautomator dumps, a USB 2 link (40 MB/s, 0.5 ms round
+    /// trips, shared by every stream), 25 s reboots.
     #[arg(long)]
     realistic: bool,
 }

@@ -44,9 +44,8 @@ pub struct TransportFaults {
     pub drop_after_sync_bytes: Option<u64>,
     /// Stop answering anything (sockets stay open, nothing is read or written).
     pub stall: bool,
-    /// Cap on sync file throughput in bytes per second (USB 2 is about 40 MB/s);
-    /// `None` is unlimited.
-    pub sync_bytes_per_sec: Option<u64>,
+    /// What the USB link costs: every packet the phone sends, on every stream.
+    pub link: super::adbd::link::LinkCost,
 }
 
 /// A simulated phone as the transport sees it.

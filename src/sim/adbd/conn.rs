@@ -22,6 +22,7 @@ use super::auth::{
     AUTH_RSAPUBLICKEY, AUTH_SIGNATURE, AUTH_TOKEN, HostKey, MAX_AUTH_PAYLOAD, TOKEN_SIZE,
     new_token, signed_by_any,
 };
+use super::link::LinkClock;
 use super::packet::{
     A_AUTH, A_CLSE, A_CNXN, A_OKAY, A_OPEN, A_VERSION, A_WRTE, Decoder, MAX_PAYLOAD, Packet,
     command_name,
@@ -147,7 +148,7 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
     let (mut rd, wr) = socket.into_split();
     let (out, out_rx) = mpsc::channel(64);
     let killed = CancellationToken::new();
-    let writer = tokio::spawn(write_loop(wr, out_rx, killed.clone()));
+    let writer = tokio::spawn(write_loop(wr, out_rx, killed.clone(), device.clone()));
     let _writer_guard = AbortOnDrop(writer.abort_handle());
     let (closed_tx, mut closed_rx) = mpsc::unbounded_channel();
     let mut conn = Conn {
@@ -186,6 +187,7 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
                     Ok(n) => n,
                     Err(_) => return End::Quiet("read error"),
                 };
+                ack_at_once(&rd);
                 decoder.feed(&buf[..n]);
                 loop {
                     match decoder.next_packet() {
@@ -203,6 +205,18 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
     }
 }
 
+/// USB acknowledges every transfer at once. TCP delays its ACK (up to 40 ms) when it has
+/// nothing to send back, and the adb server, which does not disable Nagle on its
+/// transport sockets, then holds its next small packet until that ACK: a `RECV` queued
+/// behind an `OKAY` waited 40 ms per file in `adb pull` over the simulator. Quick-ack
+/// is not sticky in Linux, hence after every read.
+fn ack_at_once(rd: &tokio::net::tcp::OwnedReadHalf) {
+    #[cfg(target_os = "linux")]
+    let _ = socket2::SockRef::from(rd.as_ref()).set_tcp_quickack(true);
+    #[cfg(not(target_os = "linux"))]
+    let _ = rd;
+}
+
 struct AbortOnDrop(AbortHandle);
 
 impl Drop for AbortOnDrop {
@@ -211,19 +225,34 @@ impl Drop for AbortOnDrop {
     }
 }
 
-/// Puts packets on the socket in order, batching whatever is queued into one flush.
+/// Puts packets on the socket in order, batching whatever is queued into one flush, each
+/// no earlier than the phone's link would have carried it ([`LinkClock`]).
 async fn write_loop(
     wr: OwnedWriteHalf,
     mut rx: mpsc::Receiver<Outgoing>,
     killed: CancellationToken,
+    device: Arc<dyn Device>,
 ) {
     let mut w = BufWriter::with_capacity(128 * 1024, wr);
+    let mut clock = LinkClock::default();
     while let Some(first) = rx.recv().await {
+        // Read per batch so a test can change the link while the phone runs.
+        let cost = device.faults().link;
         let mut item = Some(first);
         while let Some(next) = item {
             let ok = match next {
-                Outgoing::Packet(p) => {
-                    w.write_all(&p.header()).await.is_ok() && w.write_all(&p.data).await.is_ok()
+                Outgoing::Packet(p, queued) => {
+                    let mut ok = true;
+                    if !cost.is_free() {
+                        let at = clock.arrival(&cost, queued, p.data.len());
+                        if at > std::time::Instant::now() {
+                            // What is already written has arrived; only this packet waits.
+                            ok = w.flush().await.is_ok();
+                            tokio::time::sleep_until(at.into()).await;
+                        }
+                    }
+                    ok && w.write_all(&p.header()).await.is_ok()
+                        && w.write_all(&p.data).await.is_ok()
                 }
                 Outgoing::Flushed(done) => {
                     let ok = w.flush().await.is_ok();
@@ -253,7 +282,7 @@ async fn write_loop(
 impl Conn {
     async fn send(&self, p: Packet) -> Result<(), End> {
         self.out
-            .send(Outgoing::Packet(p))
+            .send(Outgoing::packet(p))
             .await
             .map_err(|_| End::Quiet("writer gone"))
     }

@@ -10,6 +10,7 @@
 
 pub mod auth;
 mod conn;
+pub mod link;
 pub mod packet;
 mod services;
 pub mod stream;

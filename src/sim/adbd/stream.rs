@@ -15,11 +15,18 @@ use super::packet::{A_OKAY, A_WRTE, Packet};
 /// What the connection's writer task puts on the socket, in order.
 #[derive(Debug)]
 pub enum Outgoing {
-    Packet(Packet),
+    /// A packet and when it was handed over (the link model times it from there).
+    Packet(Packet, std::time::Instant),
     /// Flush what came before, then close the TCP connection (the sync-drop fault).
     Kill,
     /// Flush what came before, then say so (before the phone drops off on reboot).
     Flushed(tokio::sync::oneshot::Sender<()>),
+}
+
+impl Outgoing {
+    pub fn packet(p: Packet) -> Outgoing {
+        Outgoing::Packet(p, std::time::Instant::now())
+    }
 }
 
 pub type OutTx = mpsc::Sender<Outgoing>;
@@ -71,7 +78,7 @@ impl ChunkSource for StreamInput {
             let chunk = self.rx.recv().await?;
             let okay = Packet::new(A_OKAY, self.local, self.remote, Vec::new());
             // If the writer is gone the connection is ending; the caller will see it.
-            let _ = self.out.send(Outgoing::Packet(okay)).await;
+            let _ = self.out.send(Outgoing::packet(okay)).await;
             Some(chunk)
         }
     }
@@ -220,7 +227,7 @@ impl StreamOutput {
         self.wait_okay().await?;
         let p = Packet::new(A_WRTE, self.local, self.remote, data);
         self.out
-            .send(Outgoing::Packet(p))
+            .send(Outgoing::packet(p))
             .await
             .map_err(|_| Closed)?;
         self.in_flight = true;

@@ -14,7 +14,7 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use thiserror::Error;
 use tokio::sync::mpsc;
@@ -482,8 +482,6 @@ async fn recv(ctx: &ConnCtx, path: &str, out: &mut StreamOutput) -> Result<bool,
         }
     };
     let mut blocks = spawn_reader(file);
-    let started = Instant::now();
-    let mut sent_here = 0u64;
     while let Some(block) = blocks.recv().await {
         let block = match block {
             Ok(d) => d,
@@ -519,15 +517,6 @@ async fn recv(ctx: &ConnCtx, path: &str, out: &mut StreamOutput) -> Result<bool,
             }
             out.write(&header).await?;
             out.write(data).await?;
-            sent_here += data.len() as u64;
-            if let Some(rate) = faults.sync_bytes_per_sec.filter(|r| *r > 0) {
-                let due = Duration::from_secs_f64(sent_here as f64 / rate as f64);
-                let elapsed = started.elapsed();
-                if due > elapsed {
-                    out.flush().await?;
-                    tokio::time::sleep(due - elapsed).await;
-                }
-            }
         }
     }
     let mut done = b"DONE".to_vec();

@@ -38,8 +38,14 @@ use world::World;
 pub struct Costs {
     /// Added to every `uiautomator dump` (real phones: 1.5–3 s).
     pub dump_time: Duration,
-    /// Sync throughput cap handed to the transport (USB 2: about 40 MB/s).
-    pub sync_bytes_per_sec: Option<u64>,
+    /// Throughput of the USB link, phone to host, every stream together; `None` is
+    /// loopback speed. [guess] USB 2, where most Redmi and POCO phones are: adb moves
+    /// about 40 MB/s there.
+    pub link_bytes_per_sec: Option<u64>,
+    /// Latency of one host → phone → host exchange over the link (USB scheduling plus
+    /// adbd's hand-offs between its threads), added to every packet the phone sends.
+    /// [guess] 0.5 ms on USB 2; zero is loopback.
+    pub link_round_trip: Duration,
     /// How long the link stays down on `reboot`.
     pub reboot_time: Duration,
     /// After `reboot recovery`, come back after this long; `None` stays in recovery.
@@ -50,7 +56,8 @@ impl Default for Costs {
     fn default() -> Costs {
         Costs {
             dump_time: Duration::ZERO,
-            sync_bytes_per_sec: None,
+            link_bytes_per_sec: None,
+            link_round_trip: Duration::ZERO,
             // Long enough that the transport and the adb server see the link go down.
             reboot_time: Duration::from_millis(500),
             recovery_time: None,
@@ -62,7 +69,8 @@ impl Costs {
     pub fn realistic() -> Costs {
         Costs {
             dump_time: Duration::from_millis(2000),
-            sync_bytes_per_sec: Some(40_000_000),
+            link_bytes_per_sec: Some(40_000_000),
+            link_round_trip: Duration::from_micros(500),
             reboot_time: Duration::from_secs(25),
             recovery_time: None,
         }
@@ -142,10 +150,39 @@ pub struct State {
     costs: Costs,
     faults: PhoneFaults,
     commands: Vec<String>,
-    services: Vec<String>,
     counters: BTreeMap<String, u64>,
     wiped: bool,
     effects: Vec<Effect>,
+}
+
+/// What adbd keeps apart from the shell's world. On a phone adbd is its own process: a
+/// long shell command (`sha256sum` of a video) never holds up a file transfer, so the
+/// transport must never wait for [`State`]'s lock, which a command holds while it runs.
+#[derive(Default)]
+struct Adbd {
+    transport: TransportFaults,
+    services: Vec<String>,
+    /// `service.KIND` counters, merged with [`State`]'s in [`Phone::counter`].
+    counters: BTreeMap<String, u64>,
+}
+
+impl Adbd {
+    fn new(costs: &Costs, faults: &PhoneFaults) -> Adbd {
+        let mut a = Adbd::default();
+        a.update(costs, faults);
+        a
+    }
+
+    fn update(&mut self, costs: &Costs, faults: &PhoneFaults) {
+        self.transport = TransportFaults {
+            drop_after_sync_bytes: faults.drop_after_sync_bytes,
+            stall: faults.stall,
+            link: crate::sim::adbd::link::LinkCost {
+                bytes_per_sec: costs.link_bytes_per_sec,
+                round_trip: costs.link_round_trip,
+            },
+        };
+    }
 }
 
 /// Xiaomi's "USB debugging (Security settings)" switch, as `getprop` shows it.
@@ -180,6 +217,8 @@ pub struct Phone {
     id: Identity,
     fs: fs::Fs,
     st: Mutex<State>,
+    /// Never taken while `st` is held, nor the other way round.
+    adbd: Mutex<Adbd>,
     link: Arc<watch::Sender<Link>>,
     /// Bumped by every link change, so a delayed "back up" of an older reboot does not
     /// undo a newer unplug.
@@ -398,17 +437,18 @@ impl Phone {
             costs: spec.costs.clone(),
             faults: spec.faults.clone(),
             commands: Vec::new(),
-            services: Vec::new(),
             counters: BTreeMap::new(),
             wiped: false,
             effects: Vec::new(),
         };
         let (tx, _) = watch::channel(Link::Up);
+        let adbd = Adbd::new(&st.costs, &st.faults);
         let phone = Arc::new_cyclic(|me| Phone {
             profile,
             id,
             fs,
             st: Mutex::new(st),
+            adbd: Mutex::new(adbd),
             link: Arc::new(tx),
             link_gen: Arc::new(AtomicU64::new(0)),
             auth: AdbAuth::new(spec.auth),
@@ -423,6 +463,10 @@ impl Phone {
     fn lock(&self) -> MutexGuard<'_, State> {
         // A poisoned lock means a test thread panicked; the state is still usable.
         self.st.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn adbd(&self) -> MutexGuard<'_, Adbd> {
+        self.adbd.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     pub fn profile(&self) -> &'static Profile {
@@ -494,12 +538,22 @@ impl Phone {
     }
 
     pub fn set_faults(&self, faults: PhoneFaults) {
-        self.lock().faults = faults;
+        let costs = {
+            let mut st = self.lock();
+            st.faults = faults.clone();
+            st.costs.clone()
+        };
+        self.adbd().update(&costs, &faults);
         self.write_state();
     }
 
     pub fn set_costs(&self, costs: Costs) {
-        self.lock().costs = costs;
+        let faults = {
+            let mut st = self.lock();
+            st.costs = costs.clone();
+            st.faults.clone()
+        };
+        self.adbd().update(&costs, &faults);
         self.write_state();
     }
 
@@ -531,7 +585,9 @@ impl Phone {
     }
 
     pub fn counter(&self, name: &str) -> u64 {
-        self.lock().counters.get(name).copied().unwrap_or(0)
+        let adbd = self.adbd().counters.get(name).copied();
+        adbd.or_else(|| self.lock().counters.get(name).copied())
+            .unwrap_or(0)
     }
 
     /// The observable state: identity, accounts, locks, link, screen, commands, counters.
@@ -541,7 +597,12 @@ impl Phone {
             Link::Down => "down",
             Link::Gone => "gone",
         };
+        let (services, mut counters) = {
+            let a = self.adbd();
+            (a.services.clone(), a.counters.clone())
+        };
         let st = self.lock();
+        counters.extend(st.counters.iter().map(|(k, v)| (k.clone(), *v)));
         let w = &st.world;
         let dev = w.registry.device(&w.imei);
         let mut accounts = Vec::new();
@@ -572,8 +633,8 @@ impl Phone {
             "link": link,
             "screen": st.ui.current(),
             "commands": st.commands,
-            "services": st.services,
-            "counters": st.counters,
+            "services": services,
+            "counters": counters,
             "faults": st.faults,
             "costs": st.costs,
         })
@@ -797,12 +858,7 @@ impl Device for Phone {
     }
 
     fn faults(&self) -> TransportFaults {
-        let st = self.lock();
-        TransportFaults {
-            drop_after_sync_bytes: st.faults.drop_after_sync_bytes,
-            stall: st.faults.stall,
-            sync_bytes_per_sec: st.costs.sync_bytes_per_sec,
-        }
+        self.adbd().transport.clone()
     }
 
     fn authorization(&self) -> Authorization {
@@ -820,11 +876,13 @@ impl Device for Phone {
     fn record(&self, service: &str) {
         let shown = redact(service);
         tracing::debug!(serial = %self.id.serial, service = %shown, "service");
-        let mut st = self.lock();
+        let mut a = self.adbd();
         let kind = shown.split(':').next().unwrap_or("").to_string();
-        push_capped(&mut st.services, shown);
-        st.count(&format!("service.{kind}"));
-        drop(st);
+        push_capped(&mut a.services, shown);
+        *a.counters.entry(format!("service.{kind}")).or_default() += 1;
+        drop(a);
+        // Waits for a running shell command only when there is a state file to write
+        // (tests); without one (the benchmarks) it returns at once.
         self.write_state();
     }
 }
@@ -886,6 +944,29 @@ mod tests {
         );
         assert_eq!(redact("getprop ro.serialno"), "getprop ro.serialno");
         assert!(!redact("input text p@ss%sword").contains("p@ss"));
+    }
+
+    /// adbd is another process than the shell: while a command runs (and holds the
+    /// phone's state), the transport still reads its faults and records services. If it
+    /// took the state's lock this would deadlock, so it runs on a thread with a limit.
+    #[test]
+    fn the_transport_never_waits_for_a_running_shell_command() {
+        let phone = Phone::new(PhoneSpec::default(), Registry::default()).unwrap();
+        let shell_running = phone.lock();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = phone.clone();
+        std::thread::spawn(move || {
+            let faults = p.faults();
+            p.record("sync:");
+            let _ = tx.send(faults);
+        });
+        let faults = rx.recv_timeout(Duration::from_secs(30));
+        drop(shell_running);
+        assert_eq!(
+            faults.expect("transport blocked by the shell"),
+            TransportFaults::default()
+        );
+        assert_eq!(phone.counter("service.sync"), 1);
     }
 
     #[test]
