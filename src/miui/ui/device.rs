@@ -115,10 +115,15 @@ const STOCK_RESET_WORDS: &[&str] = &["factoryreset", "masterclear", "mainclear",
 /// basename of a command word (`/system/bin/pm` is `pm`), so quoting, paths or extra
 /// spaces do not get around it.
 pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
-    let words: Vec<String> = cmd
-        .split(|c: char| {
-            c.is_whitespace() || matches!(c, ';' | '&' | '|' | '\'' | '"' | '(' | ')' | '`')
-        })
+    // Quote removal as the shell does it before running a word: `p''m`, `"p"m` and
+    // `p\m` all run `pm`. (Expansions such as `$x` are beyond a word match; the tool
+    // never builds a command from text it did not write.)
+    let unquoted: String = cmd
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect();
+    let words: Vec<String> = unquoted
+        .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
         .collect();
@@ -258,6 +263,12 @@ mod tests {
             "'/system/bin/pm' 'uninstall' com.xiaomi.finddevice",
             "/system/bin/cmd package clear com.xiaomi.account",
             "am start -n com.android.settings/.Settings\\$FactoryResetActivity",
+            "p''m clear com.xiaomi.account",
+            "\"p\"m uninstall com.xiaomi.finddevice",
+            "p\\m clear com.xiaomi.account",
+            "reb''oot rec\"\"overy",
+            "a''m start -n com.android.settings/.Settings",
+            "cm''d package clear com.xiaomi.account",
             "am start -n 'com.android.settings/.Settings$FactoryResetActivity'",
             "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MainClear",
             "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MasterClear",
