@@ -79,29 +79,37 @@ pub async fn recheck(device: &Device, dir: &Path) -> Recheck {
 }
 
 /// Pure: what on the phone (`now`, plus names that are not UTF-8) the manifest lacks.
-/// An entry the backup listed as skipped is not new: the proof reports those itself.
+/// A path the backup skipped because it could not keep its data (the phone would not
+/// send it, a name the host cannot store) is not new: the proof reports those itself and
+/// the reset refuses them unless accepted. A path skipped as not being a regular file
+/// (a FIFO, a socket) that holds a file now is new data.
 pub fn compare(m: &Manifest, now: plan::Plan, odd: &[String]) -> Recheck {
     let recorded: std::collections::HashMap<&str, (u64, i64)> = m
         .files
         .iter()
         .map(|f| (f.path.as_str(), (f.size, f.mtime)))
         .collect();
-    let skipped: HashSet<&str> = m.skipped.iter().map(|s| s.path.as_str()).collect();
+    let excused: HashSet<&str> = m
+        .skipped
+        .iter()
+        .filter(|s| plan::loses_data(s))
+        .map(|s| s.path.as_str())
+        .collect();
     let mut out: Vec<String> = now
         .files
         .iter()
         .filter(|f| recorded.get(f.rel.as_str()) != Some(&(f.size, f.mtime)))
-        .filter(|f| !skipped.contains(f.rel.as_str()))
+        .filter(|f| !excused.contains(f.rel.as_str()))
         .map(|f| f.rel.clone())
         .chain(
             now.skipped
                 .iter()
-                .filter(|s| plan::loses_data(s) && !skipped.contains(s.path.as_str()))
+                .filter(|s| plan::loses_data(s) && !excused.contains(s.path.as_str()))
                 .map(|s| s.path.clone()),
         )
         .chain(
             odd.iter()
-                .filter(|p| !skipped.contains(p.as_str()))
+                .filter(|p| !excused.contains(p.as_str()))
                 .cloned(),
         )
         .collect();
@@ -205,6 +213,29 @@ mod tests {
                 "backup is out of date: 4 files new or changed since 2024-05-01T10:00:00Z (e.g. "
             ) && p.ends_with("; run the backup again (it resumes and copies only those)"),
             "{p}"
+        );
+    }
+
+    /// Skipped as a FIFO then, a photo now: the backup never held its bytes.
+    #[test]
+    fn a_special_file_that_became_a_regular_file_makes_it_stale() {
+        let mut m = manifest();
+        m.skipped.push(Skipped {
+            path: "DCIM/pipe".into(),
+            reason: plan::NOT_REGULAR.into(),
+        });
+        let same = plan::plan([Entry {
+            rel: "DCIM/pipe".into(),
+            kind: Kind::Other,
+            size: 0,
+            mtime: 1,
+        }]);
+        assert_eq!(compare(&m, same, &[]), Recheck::Current { files: 0 });
+        let now = plan::plan([file("DCIM/pipe", 2_000_000, 300)]);
+        let r = compare(&m, now, &[]);
+        assert!(
+            matches!(&r, Recheck::Stale { count: 1, examples, .. } if examples == &["DCIM/pipe"]),
+            "{r:?}"
         );
     }
 
