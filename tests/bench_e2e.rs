@@ -233,9 +233,18 @@ fn assert_reset_accepted(shop: &Shop, i: usize, by: &str, all: &str) {
     assert!(shop.phones[i].phone().wiped(), "{serial} not reset");
     let note = reset_note(&r);
     assert!(
-        note.contains("1 file the phone refused to send erased without a copy")
-            && note.contains(by),
+        note.contains(
+            "1 file the phone refused to send erased without a copy \
+             (Documents/bank statement (locked).pdf)"
+        ) && note.contains(by),
         "{serial}: {note:?}"
+    );
+    // The printed certificate carries the same note.
+    let html = mi_offboard::report::phone_dir(&shop.dest(), serial).join("report.html");
+    let html = std::fs::read_to_string(&html).unwrap_or_default();
+    assert!(
+        html.contains(by),
+        "{serial}: the certificate does not say {by:?}"
     );
 }
 

@@ -260,6 +260,30 @@ pub fn convert_backup(dest: &Path, s: &crate::backup::Summary) -> BackupSummary 
     }
 }
 
+/// How many lost files the reset's note names; the backup's manifest lists them all.
+const LOST_NAMED: usize = 3;
+
+/// The reset's note on files the phone refused to send: how many, the first few, and
+/// whose word let them go.
+fn lost_note(lost: &[crate::backup::plan::Skipped], consent: UnreadableConsent) -> String {
+    let names: Vec<&str> = lost
+        .iter()
+        .take(LOST_NAMED)
+        .map(|s| s.path.as_str())
+        .collect();
+    let more = match lost.len().saturating_sub(LOST_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more in the backup's manifest"),
+    };
+    format!(
+        "{} file{} the phone refused to send erased without a copy ({}{more}), {}",
+        lost.len(),
+        if lost.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        consent.accepted_by()
+    )
+}
+
 impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
     fn serial(&self) -> &str {
         self.dev.serial()
@@ -372,13 +396,9 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         flow_result(&report)?;
         let mut notes = Vec::new();
         // The certificate says which files went without a copy, and on whose word.
-        let lost = report.backup.as_ref().map_or(0, |b| b.lost.len());
-        if let (Some(consent), 1..) = (consent, lost) {
-            notes.push(format!(
-                "{lost} file{} the phone refused to send erased without a copy, {}",
-                if lost == 1 { "" } else { "s" },
-                consent.accepted_by()
-            ));
+        let lost = report.backup.as_ref().map_or(&[][..], |b| &b.lost[..]);
+        if let (Some(consent), false) = (consent, lost.is_empty()) {
+            notes.push(lost_note(lost, consent));
         }
         if let Some(t) = &report.left_adb_at {
             let at = Timestamp::parse(t)
@@ -457,6 +477,32 @@ impl Watch for AdbWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reset_note_names_the_lost_files_and_whose_word_let_them_go() {
+        let skipped = |p: &str| crate::backup::plan::Skipped {
+            path: p.to_owned(),
+            reason: "Permission denied".to_owned(),
+        };
+        let one = [skipped("Documents/a b.pdf")];
+        assert_eq!(
+            lost_note(&one, UnreadableConsent::Owner),
+            "1 file the phone refused to send erased without a copy (Documents/a b.pdf), \
+             accepted by the owner (accept_unreadable in the phone's intake entry)"
+        );
+        let five: Vec<_> = ["a", "b", "c", "d", "e"].map(skipped).into();
+        let note = lost_note(&five, UnreadableConsent::Policy);
+        assert!(
+            note.starts_with(
+                "5 files the phone refused to send erased without a copy (a, b, c and 2 more \
+                 in the backup's manifest), accepted by the bench policy"
+            ),
+            "{note}"
+        );
+        let rule = UnreadableRule::from(true);
+        assert_eq!(rule.consent("S", None), Some(UnreadableConsent::Operator));
+        assert_eq!(UnreadableRule::from(false).consent("S", None), None);
+    }
 
     /// Regression: an inspection whose accounts could not be read reached the policy as
     /// "not signed in, no Google account", and the bench said Proceed.
