@@ -1,6 +1,7 @@
 //! The intake file (TOML): what owners handed over with their phones for an owner-present
 //! batch — per phone (by serial or IMEI) the Mi account id, its password, whether to back
-//! up, and whether to delete the cloud account (confirmed by repeating the account id).
+//! up, whether the owner accepts losing the files the phone refuses to send, and whether
+//! to delete the cloud account (confirmed by repeating the account id).
 //!
 //! Passwords go straight into `SecretString` and the types do not implement `Serialize`,
 //! so they are never written back anywhere; parse errors on a line holding a password do
@@ -56,6 +57,10 @@ pub struct IntakeEntry {
     pub mi_password: Option<SecretString>,
     /// The owner wants a backup (overrides a policy that would not back up).
     pub backup: Option<bool>,
+    /// The owner's word on files the phone refuses to send during the backup (the reset
+    /// erases them without a copy): `Some(true)` accepts their loss, `Some(false)`
+    /// refuses it even on a bench whose policy accepts it, `None` leaves it to the policy.
+    pub accept_unreadable: Option<bool>,
     /// The account id typed again to confirm deletion; must equal `account_id`.
     delete_cloud_account: Option<String>,
 }
@@ -94,6 +99,7 @@ struct RawEntry {
     /// Relative to the intake file's folder.
     mi_password_file: Option<PathBuf>,
     backup: Option<bool>,
+    accept_unreadable: Option<bool>,
     delete_cloud_account: Option<String>,
 }
 
@@ -197,6 +203,7 @@ impl Intake {
                 account_id,
                 mi_password,
                 backup: raw.backup,
+                accept_unreadable: raw.accept_unreadable,
                 delete_cloud_account: delete,
             });
         }
@@ -297,6 +304,46 @@ mod tests {
         ] {
             assert!(parse(text).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn the_owner_may_accept_or_refuse_losing_unreadable_files() {
+        let i = parse(
+            "[[phone]]\r\nserial = \"A\"\r\naccept_unreadable = true\r\n[[phone]]\r\nserial = \"B\"\r\naccept_unreadable = false\r\n[[phone]]\r\nserial = \"C\"\r\n",
+        )
+        .unwrap();
+        let said = |s: &str| i.find(s, None).map(|e| e.accept_unreadable);
+        assert_eq!(said("A"), Some(Some(true)));
+        assert_eq!(said("B"), Some(Some(false)));
+        assert_eq!(said("C"), Some(None));
+        // A word instead of a boolean is an error on its line, never a silent default.
+        for (text, line, says) in [
+            (
+                "[[phone]]\nserial = \"A\"\naccept_unreadable = \"yes\"\n",
+                3,
+                "boolean",
+            ),
+            (
+                "[[phone]]\nserial = \"A\"\nbackup = true\naccept_unreadable = 1\n",
+                4,
+                "boolean",
+            ),
+            (
+                "[[phone]]\nserial = \"A\"\naccept_unreadable = yes\n",
+                3,
+                "",
+            ),
+        ] {
+            let e = parse(text).unwrap_err();
+            assert!(
+                matches!(&e, IntakeError::Parse { line: l, .. } if *l == line),
+                "{text}: {e}"
+            );
+            let shown = e.to_string();
+            assert!(shown.contains(&format!("line {line}")), "{shown}");
+            assert!(shown.contains(says), "{shown}");
+        }
+        assert!(parse("[[phone]]\nserial = \"A\"\naccept_unreadables = true\n").is_err());
     }
 
     #[test]

@@ -4,6 +4,8 @@
 //! error into a [`StepError`] with its exit code; adds no logic of its own.
 //! Also the bench's device list from adb's track-devices ([`AdbWatch`]).
 
+use super::intake::Intake;
+use super::policy::{Policy, UnreadableConsent};
 use super::run::{PhoneFactory, Seen, Watch};
 use crate::adb::{Adb, Device, DeviceState, Selector, Tracker};
 use crate::cloud::{Client, ClientOptions, CloudError, Endpoints, Prompter};
@@ -19,7 +21,7 @@ use crate::report::{
 };
 use crate::secret::SecretString;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 /// Where the cloud steps go, and who answers their questions (codes, captchas).
@@ -40,15 +42,47 @@ pub struct Shared<P> {
     /// DIR: the UI flows save their evidence under `DIR/<serial>/`.
     pub dest: PathBuf,
     pub cloud: CloudSetup<P>,
-    /// Reset even though the backup lists files the phone refused to send (they are
-    /// named in the report and lost): `run --accept-unreadable`, or the bench policy's
-    /// `[backup] accept_unreadable`.
-    pub accept_unreadable: bool,
+    /// Whether a reset goes ahead although the backup lists files the phone refused to
+    /// send (they are named in the report and lost).
+    pub unreadable: UnreadableRule,
+}
+
+/// Who may accept, per phone, that its reset erases the files it refused to send.
+#[derive(Debug, Clone)]
+pub enum UnreadableRule {
+    /// `run`: `--accept-unreadable` given (true) or not, for its one phone.
+    Operator(bool),
+    /// `bench`: the phone's intake entry when it says, else the policy
+    /// ([`Policy::unreadable_consent`]). Only `accept_unreadable` and the matching keys
+    /// of the entries are read here.
+    Bench { policy: Policy, intake: Intake },
+}
+
+impl From<bool> for UnreadableRule {
+    fn from(accept: bool) -> UnreadableRule {
+        UnreadableRule::Operator(accept)
+    }
+}
+
+impl UnreadableRule {
+    /// The consent for the phone with this adb serial and IMEI (matched to its intake
+    /// entry the way the bench matches it for the plan), if any.
+    pub fn consent(&self, serial: &str, imei: Option<&str>) -> Option<UnreadableConsent> {
+        match self {
+            UnreadableRule::Operator(accept) => accept.then_some(UnreadableConsent::Operator),
+            UnreadableRule::Bench { policy, intake } => {
+                policy.unreadable_consent(intake.find(serial, imei))
+            }
+        }
+    }
 }
 
 pub struct AdbPhone<P> {
     dev: Device,
     shared: Arc<Shared<P>>,
+    /// The IMEI this journey's inspection read, to find the phone's intake entry at the
+    /// reset (a journey always inspects before it resets, resumed or not).
+    imei: Mutex<Option<String>>,
 }
 
 impl<P> AdbPhone<P> {
@@ -56,7 +90,15 @@ impl<P> AdbPhone<P> {
         AdbPhone {
             dev: shared.adb.device(Selector::Serial(serial.to_owned())),
             shared,
+            imei: Mutex::new(None),
         }
+    }
+
+    fn unreadable_consent(&self) -> Option<UnreadableConsent> {
+        let imei = self.imei.lock().ok().and_then(|i| i.clone());
+        self.shared
+            .unreadable
+            .consent(self.dev.serial(), imei.as_deref())
     }
 
     fn flow_ctx<'a>(&'a self, reporter: &'a Within<'a>) -> FlowContext<'a> {
@@ -218,6 +260,30 @@ pub fn convert_backup(dest: &Path, s: &crate::backup::Summary) -> BackupSummary 
     }
 }
 
+/// How many lost files the reset's note names; the backup's manifest lists them all.
+const LOST_NAMED: usize = 3;
+
+/// The reset's note on files the phone refused to send: how many, the first few, and
+/// whose word let them go.
+fn lost_note(lost: &[crate::backup::plan::Skipped], consent: UnreadableConsent) -> String {
+    let names: Vec<&str> = lost
+        .iter()
+        .take(LOST_NAMED)
+        .map(|s| s.path.as_str())
+        .collect();
+    let more = match lost.len().saturating_sub(LOST_NAMED) {
+        0 => String::new(),
+        n => format!(" and {n} more in the backup's manifest"),
+    };
+    format!(
+        "{} file{} the phone refused to send erased without a copy ({}{more}), {}",
+        lost.len(),
+        if lost.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        consent.accepted_by()
+    )
+}
+
 impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
     fn serial(&self) -> &str {
         self.dev.serial()
@@ -236,7 +302,11 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         let found = crate::miui::inspect(&self.dev, &state)
             .await
             .map_err(|e| step_err(&e))?;
-        Ok(Done::new(convert_inspection(&found)))
+        let inspection = convert_inspection(&found);
+        if let Ok(mut imei) = self.imei.lock() {
+            imei.clone_from(&inspection.device.imei);
+        }
+        Ok(Done::new(inspection))
     }
 
     async fn backup(&self, dest: &Path) -> StepOutput<BackupSummary> {
@@ -310,11 +380,12 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
                 env: "MI_PASSWORD",
             })
         };
+        let consent = self.unreadable_consent();
         let req = ResetRequest {
             confirm: serial,
             backup: backup.map(Path::to_owned),
             no_backup: waiver.map(|w| w.reason.clone()),
-            accept_unreadable: self.shared.accept_unreadable,
+            accept_unreadable: consent.is_some(),
             ..ResetRequest::default()
         }
         .checked_against(&self.dev)
@@ -323,16 +394,26 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
         let ctx = self.flow_ctx(&within);
         let report = crate::flow::reset::run(&self.dev, &ctx, &req, &source).await;
         flow_result(&report)?;
-        let mut done = Done::new(());
+        let mut notes = Vec::new();
+        // The certificate says which files went without a copy, and on whose word.
+        let lost = report.backup.as_ref().map_or(&[][..], |b| &b.lost[..]);
+        if let (Some(consent), false) = (consent, lost.is_empty()) {
+            notes.push(lost_note(lost, consent));
+        }
         if let Some(t) = &report.left_adb_at {
             let at = Timestamp::parse(t)
                 .map(|t| t.0.format("%H:%M:%S UTC").to_string())
                 .unwrap_or_else(|| t.clone());
-            done = done.with_note(format!(
+            notes.push(format!(
                 "the phone left adb at {at} after the final confirmation"
             ));
         }
-        Ok(done)
+        let done = Done::new(());
+        Ok(if notes.is_empty() {
+            done
+        } else {
+            done.with_note(notes.join("; "))
+        })
     }
 
     async fn cloud_delete(&self, user: &str, password: &SecretString) -> StepOutput<CloudAccount> {
@@ -396,6 +477,32 @@ impl Watch for AdbWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_reset_note_names_the_lost_files_and_whose_word_let_them_go() {
+        let skipped = |p: &str| crate::backup::plan::Skipped {
+            path: p.to_owned(),
+            reason: "Permission denied".to_owned(),
+        };
+        let one = [skipped("Documents/a b.pdf")];
+        assert_eq!(
+            lost_note(&one, UnreadableConsent::Owner),
+            "1 file the phone refused to send erased without a copy (Documents/a b.pdf), \
+             accepted by the owner (accept_unreadable in the phone's intake entry)"
+        );
+        let five: Vec<_> = ["a", "b", "c", "d", "e"].map(skipped).into();
+        let note = lost_note(&five, UnreadableConsent::Policy);
+        assert!(
+            note.starts_with(
+                "5 files the phone refused to send erased without a copy (a, b, c and 2 more \
+                 in the backup's manifest), accepted by the bench policy"
+            ),
+            "{note}"
+        );
+        let rule = UnreadableRule::from(true);
+        assert_eq!(rule.consent("S", None), Some(UnreadableConsent::Operator));
+        assert_eq!(UnreadableRule::from(false).consent("S", None), None);
+    }
 
     /// Regression: an inspection whose accounts could not be read reached the policy as
     /// "not signed in, no Google account", and the bench said Proceed.

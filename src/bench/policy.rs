@@ -87,7 +87,9 @@ pub struct Policy {
     /// The waiver's reason when a phone is not backed up; printed on the certificate.
     pub no_backup_reason: String,
     /// Reset after a backup that lists files the phone refused to send (they are named
-    /// in the report and lost). Off by default: the reset refuses and names them.
+    /// in the report and lost). Off by default: the reset refuses and names them. A
+    /// phone's intake entry that says `accept_unreadable` overrides it for that phone
+    /// (see [`Policy::unreadable_consent`]).
     pub accept_unreadable: bool,
     pub mi_account: MiAccountRule,
     pub google_account: GoogleRule,
@@ -96,6 +98,33 @@ pub struct Policy {
     pub cloud_delete: CloudRule,
     /// Check the activation lock (anonymous, by IMEI) after a reset.
     pub check_lock: bool,
+}
+
+/// Who accepted that a phone's reset erases the files it refused to send during the
+/// backup; the report names it next to the loss.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UnreadableConsent {
+    /// `run --accept-unreadable` (or `reset --accept-unreadable`): the operator.
+    Operator,
+    /// `accept_unreadable = true` in the phone's intake entry: its owner.
+    Owner,
+    /// `[backup] accept_unreadable = true` in the bench policy, for every phone.
+    Policy,
+}
+
+impl UnreadableConsent {
+    /// "accepted …", for the report.
+    pub fn accepted_by(self) -> &'static str {
+        match self {
+            UnreadableConsent::Operator => "accepted with --accept-unreadable",
+            UnreadableConsent::Owner => {
+                "accepted by the owner (accept_unreadable in the phone's intake entry)"
+            }
+            UnreadableConsent::Policy => {
+                "accepted by the bench policy ([backup] accept_unreadable, for every phone)"
+            }
+        }
+    }
 }
 
 pub const DEFAULT_NO_BACKUP_REASON: &str =
@@ -205,6 +234,18 @@ impl Policy {
             cloud_delete: file.cloud.delete_account.unwrap_or(d.cloud_delete),
             check_lock: file.cloud.check_lock.unwrap_or(d.check_lock),
         })
+    }
+
+    /// Whether this phone's reset may erase the files it refused to send, and on whose
+    /// word. It is the owner's data: an intake entry that says `accept_unreadable`
+    /// decides, its `false` overriding a policy that accepts; without one the policy
+    /// decides (a refurbisher's batch has no owners to ask).
+    pub fn unreadable_consent(&self, intake: Option<&IntakeEntry>) -> Option<UnreadableConsent> {
+        match intake.and_then(|e| e.accept_unreadable) {
+            Some(true) => Some(UnreadableConsent::Owner),
+            Some(false) => None,
+            None => self.accept_unreadable.then_some(UnreadableConsent::Policy),
+        }
     }
 
     /// What the bench does with one inspected phone. Pure: the same facts give the same
@@ -495,6 +536,35 @@ mod tests {
                 .iter()
                 .any(|r| r.contains("USB debugging (Security settings)"))
         );
+    }
+
+    #[test]
+    fn the_owners_word_on_unreadable_files_beats_the_policy() {
+        let intake = Intake::parse(
+            "[[phone]]\nserial = \"yes\"\naccept_unreadable = true\n[[phone]]\nserial = \"no\"\naccept_unreadable = false\n[[phone]]\nserial = \"silent\"\n",
+            Path::new("intake.toml"),
+        )
+        .unwrap();
+        let accepting = Policy {
+            accept_unreadable: true,
+            ..Policy::default()
+        };
+        let refusing = Policy::default();
+        let consent = |p: &Policy, serial: &str| p.unreadable_consent(intake.find(serial, None));
+        for p in [&accepting, &refusing] {
+            assert_eq!(consent(p, "yes"), Some(UnreadableConsent::Owner));
+            assert_eq!(consent(p, "no"), None, "the owner refused");
+        }
+        assert_eq!(
+            consent(&accepting, "silent"),
+            Some(UnreadableConsent::Policy)
+        );
+        assert_eq!(
+            consent(&accepting, "not-in-intake"),
+            Some(UnreadableConsent::Policy)
+        );
+        assert_eq!(consent(&refusing, "silent"), None);
+        assert_eq!(consent(&refusing, "not-in-intake"), None);
     }
 
     #[test]

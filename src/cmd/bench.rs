@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mi_offboard::bench::intake::Intake;
-use mi_offboard::bench::phone::{AdbFactory, AdbWatch, CloudSetup, Shared};
+use mi_offboard::bench::phone::{AdbFactory, AdbWatch, CloudSetup, Shared, UnreadableRule};
 use mi_offboard::bench::policy::{BackupWhen, CloudRule, GoogleRule, MiAccountRule, Policy};
 use mi_offboard::bench::run::{self, BenchConfig, BenchEvents, BenchSummary};
 use mi_offboard::cloud::{ClientOptions, Endpoints};
@@ -251,12 +251,12 @@ pub fn host_name() -> String {
 
 /// What `run` and `bench` share to reach phones and the cloud: the recipes, the adb
 /// server, the progress lines, and the account service's endpoints.
-/// What every journey of this process shares; `accept_unreadable` lets resets go ahead
-/// after backups that list files the phone refused to send.
+/// What every journey of this process shares; `unreadable` says which phones' resets go
+/// ahead after backups that list files the phone refused to send (`run`: its flag).
 pub async fn setup(
     args: &JourneyArgs,
     global: &Global,
-    accept_unreadable: bool,
+    unreadable: impl Into<UnreadableRule>,
 ) -> Result<(Arc<Lines>, Arc<Shared<Terminal>>), Exit> {
     let (dest, urls) = (&args.dest, &args.urls);
     let recipes = Recipes::load(args.recipes.as_deref()).map_err(|e| common::fail(&e))?;
@@ -284,7 +284,7 @@ pub async fn setup(
             prompter: Arc::new(Terminal),
         },
         dest: dest.to_owned(),
-        accept_unreadable,
+        unreadable: unreadable.into(),
     });
     Ok((lines, shared))
 }
@@ -340,7 +340,12 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
         )
     );
     let journal = open_journal(&args.journey.dest)?;
-    let (lines, shared) = setup(&args.journey, global, policy.accept_unreadable).await?;
+    // Each phone's reset asks its own intake entry first: the owner's word on their files.
+    let unreadable = UnreadableRule::Bench {
+        policy: policy.clone(),
+        intake: intake.clone(),
+    };
+    let (lines, shared) = setup(&args.journey, global, unreadable).await?;
     let tracker = shared.adb.track().await.map_err(|e| common::fail_adb(&e))?;
     let config = Arc::new(BenchConfig {
         dest: args.journey.dest.clone(),
@@ -381,10 +386,36 @@ fn policy_in_force(policy: &Policy, file: Option<&std::path::Path>, intake: &Int
             "phones with an intake entry are backed up first, the others are not".to_owned()
         }
     };
-    let backup = if policy.backup != BackupWhen::Never && policy.accept_unreadable {
-        format!("{backup}; files a phone refuses to send are listed and lost")
-    } else {
-        backup
+    let owners_said = |word: bool| {
+        intake
+            .phones
+            .iter()
+            .filter(|e| e.accept_unreadable == Some(word))
+            .count()
+    };
+    let phones = |n: usize| {
+        if n == 1 {
+            "1 phone".to_owned()
+        } else {
+            format!("{n} phones")
+        }
+    };
+    let backup = match (policy.backup, policy.accept_unreadable) {
+        (BackupWhen::Never, _) => backup,
+        (_, true) => match owners_said(false) {
+            0 => format!("{backup}; files a phone refuses to send are listed and lost"),
+            n => format!(
+                "{backup}; files a phone refuses to send are listed and lost, except on the                  {} whose owner refused it in the intake file (not reset then)",
+                phones(n)
+            ),
+        },
+        (_, false) => match owners_said(true) {
+            0 => backup,
+            n => format!(
+                "{backup}; files a phone refuses to send stop its reset, except on the {}                  whose owner accepted their loss in the intake file",
+                phones(n)
+            ),
+        },
     };
     let mi = match policy.mi_account {
         MiAccountRule::Refuse => "refused (owner action needed)",

@@ -123,7 +123,7 @@ fn backup_current(req: &ResetRequest, dir: &Path, p: &BackupProof) -> (bool, Str
             ));
         } else {
             problems.push(format!(
-                "{}; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` under [backup] in the policy)",
+                "{}; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` in the phone's intake entry, or under [backup] in the policy for every phone)",
                 lost_sentence(&p.lost)
             ));
         }
@@ -365,7 +365,7 @@ mod tests {
         assert!(!v.passed());
         assert!(
             v.refusal().contains(
-                "2 files could not be read and will be lost: DCIM/a.jpg, DCIM/b.jpg; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` under [backup] in the policy)"
+                "2 files could not be read and will be lost: DCIM/a.jpg, DCIM/b.jpg; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` in the phone's intake entry, or under [backup] in the policy for every phone)"
             ),
             "{}",
             v.refusal()
