@@ -260,6 +260,9 @@ fn assert_reset_refused_for_unreadable(shop: &Shop, i: usize, all: &str) {
     assert_eq!(r["outcome"]["exit_code"], 3, "{r}");
     assert!(steps(&r).contains(&"reset:refused".to_owned()), "{r}");
     assert!(!shop.phones[i].phone().wiped(), "{serial} was reset");
+    // Settled before the sign-out: a phone that cannot be reset keeps its account.
+    assert!(shop.mi_account(i).is_some(), "{serial} was signed out: {r}");
+    assert!(!steps(&r).contains(&"signout:ok".to_owned()), "{r}");
     assert_eq!(shop.server.state_of(serial), "device", "{serial} was reset");
     let summary = r["outcome"]["summary"].as_str().unwrap_or("");
     for words in [

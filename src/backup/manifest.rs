@@ -106,6 +106,17 @@ impl Manifest {
         self.files.iter().filter(|f| f.verified).count()
     }
 
+    /// The owner's files the phone would not send (or whose names the host cannot hold):
+    /// not in the backup, so a reset erases them for good. Not the app-data folders,
+    /// which no backup over adb can read, nor special files, which hold no data.
+    pub fn lost(&self) -> Vec<super::plan::Skipped> {
+        self.skipped
+            .iter()
+            .filter(|s| super::plan::loses_data(s))
+            .cloned()
+            .collect()
+    }
+
     pub fn verified_bytes(&self) -> u64 {
         self.files
             .iter()

@@ -162,12 +162,7 @@ pub fn verified_backup(
         files: m.files.len(),
         bytes: m.verified_bytes(),
         skipped: m.skipped.len(),
-        lost: m
-            .skipped
-            .iter()
-            .filter(|s| super::plan::loses_data(s))
-            .cloned()
-            .collect(),
+        lost: m.lost(),
         finished,
         notes,
     })

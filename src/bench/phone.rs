@@ -260,26 +260,14 @@ pub fn convert_backup(dest: &Path, s: &crate::backup::Summary) -> BackupSummary 
     }
 }
 
-/// How many lost files the reset's note names; the backup's manifest lists them all.
-const LOST_NAMED: usize = 3;
-
-/// The reset's note on files the phone refused to send: how many, the first few, and
-/// whose word let them go.
+/// The reset's note on files the phone refused to send: how many, the first few (named
+/// as the interlock names them), and whose word let them go.
 fn lost_note(lost: &[crate::backup::plan::Skipped], consent: UnreadableConsent) -> String {
-    let names: Vec<&str> = lost
-        .iter()
-        .take(LOST_NAMED)
-        .map(|s| s.path.as_str())
-        .collect();
-    let more = match lost.len().saturating_sub(LOST_NAMED) {
-        0 => String::new(),
-        n => format!(" and {n} more in the backup's manifest"),
-    };
     format!(
-        "{} file{} the phone refused to send erased without a copy ({}{more}), {}",
+        "{} file{} the phone refused to send erased without a copy ({}), {}",
         lost.len(),
         if lost.len() == 1 { "" } else { "s" },
-        names.join(", "),
+        crate::flow::interlock::lost_names(lost),
         consent.accepted_by()
     )
 }
@@ -343,6 +331,15 @@ impl<P: Prompter + Send + Sync + 'static> Steps for AdbPhone<P> {
 
     async fn backup_outdated(&self, dest: &Path) -> Option<String> {
         crate::backup::recheck(&self.dev, dest).await.problem()
+    }
+
+    async fn unaccepted_losses(&self, dest: &Path) -> Option<String> {
+        if self.unreadable_consent().is_some() {
+            return None;
+        }
+        let (m, _) = crate::backup::manifest::load(dest).ok()?;
+        let lost = m.lost();
+        (!lost.is_empty()).then(|| crate::flow::interlock::unaccepted_loss(&lost))
     }
 
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
@@ -490,12 +487,12 @@ mod tests {
             "1 file the phone refused to send erased without a copy (Documents/a b.pdf), \
              accepted by the owner (accept_unreadable in the phone's intake entry)"
         );
-        let five: Vec<_> = ["a", "b", "c", "d", "e"].map(skipped).into();
-        let note = lost_note(&five, UnreadableConsent::Policy);
+        let seven: Vec<_> = ["a", "b", "c", "d", "e", "f", "g"].map(skipped).into();
+        let note = lost_note(&seven, UnreadableConsent::Policy);
         assert!(
             note.starts_with(
-                "5 files the phone refused to send erased without a copy (a, b, c and 2 more \
-                 in the backup's manifest), accepted by the bench policy"
+                "7 files the phone refused to send erased without a copy (a, b, c, d, e and 2 \
+                 more (listed in the manifest)), accepted by the bench policy"
             ),
             "{note}"
         );

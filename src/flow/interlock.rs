@@ -43,8 +43,8 @@ impl ResetRequest {
 /// How many unreadable files a refusal names.
 const LOST_NAMED: usize = 5;
 
-/// "N files could not be read and will be lost: a, b, … (and M more)".
-fn lost_sentence(lost: &[Skipped]) -> String {
+/// "a, b, … and M more (listed in the manifest)": the lost files a sentence names.
+pub fn lost_names(lost: &[Skipped]) -> String {
     let mut names: Vec<&str> = lost
         .iter()
         .take(LOST_NAMED)
@@ -59,11 +59,25 @@ fn lost_sentence(lost: &[Skipped]) -> String {
     if names.is_empty() {
         names.push("none");
     }
+    format!("{}{more}", names.join(", "))
+}
+
+/// "N files could not be read and will be lost: a, b, … (and M more)".
+fn lost_sentence(lost: &[Skipped]) -> String {
     format!(
-        "{} file{} could not be read and will be lost: {}{more}",
+        "{} file{} could not be read and will be lost: {}",
         lost.len(),
         if lost.len() == 1 { "" } else { "s" },
-        names.join(", ")
+        lost_names(lost)
+    )
+}
+
+/// The refusal when the backup lacks files the phone would not send and nobody accepted
+/// their loss: what is lost and the two ways on.
+pub fn unaccepted_loss(lost: &[Skipped]) -> String {
+    format!(
+        "{}; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` in the phone's intake entry, or under [backup] in the policy for every phone)",
+        lost_sentence(lost)
     )
 }
 
@@ -122,10 +136,7 @@ fn backup_current(req: &ResetRequest, dir: &Path, p: &BackupProof) -> (bool, Str
                 lost_sentence(&p.lost)
             ));
         } else {
-            problems.push(format!(
-                "{}; copy them by hand, or accept their loss with --accept-unreadable (on a bench: `accept_unreadable = true` in the phone's intake entry, or under [backup] in the policy for every phone)",
-                lost_sentence(&p.lost)
-            ));
+            problems.push(unaccepted_loss(&p.lost));
         }
     }
     for n in &p.notes {

@@ -130,6 +130,13 @@ pub trait Steps: Sync {
     fn backup_outdated(&self, _dest: &Path) -> impl Future<Output = Option<String>> + Send {
         async { None }
     }
+    /// The reset's refusal of the finished backup in `dest` for files the phone would
+    /// not send, when nobody accepted their loss; asked before the sign-out, so a phone
+    /// is not signed out for a reset that cannot happen. None is safe: the reset's own
+    /// interlock refuses them anyway.
+    fn unaccepted_losses(&self, _dest: &Path) -> impl Future<Output = Option<String>> + Send {
+        async { None }
+    }
     /// Signs out through Xiaomi's screens; returns the accounts left afterwards.
     fn signout(&self, password: &SecretString)
     -> impl Future<Output = StepOutput<Accounts>> + Send;
@@ -619,6 +626,16 @@ impl<'a, S: Steps> Prepared<'a, S> {
             }
         } {
             return Ok(Flow::Stop(o));
+        }
+        // Settle before the sign-out what would only stop the reset after it.
+        if plan.reset && matches!(plan.backup, BackupChoice::Backup) {
+            if let Some(why) = steps.unaccepted_losses(&backup_path).await {
+                return Ok(Flow::Stop(self.refuse_step(
+                    StepKind::Reset,
+                    &why,
+                    Exit::Refused,
+                )?));
+            }
         }
         // Sign-out.
         if plan.signout {
