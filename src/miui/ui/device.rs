@@ -115,14 +115,7 @@ const STOCK_RESET_WORDS: &[&str] = &["factoryreset", "masterclear", "mainclear",
 /// basename of a command word (`/system/bin/pm` is `pm`), so quoting, paths or extra
 /// spaces do not get around it.
 pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
-    // Quote removal as the shell does it before running a word: `p''m`, `"p"m` and
-    // `p\m` all run `pm`. (Expansions such as `$x` are beyond a word match; the tool
-    // never builds a command from text it did not write.)
-    let unquoted: String = cmd
-        .chars()
-        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
-        .collect();
-    let words: Vec<String> = unquoted
+    let words: Vec<String> = unquoted(cmd)
         .split(|c: char| c.is_whitespace() || matches!(c, ';' | '&' | '|' | '(' | ')' | '`'))
         .filter(|w| !w.is_empty())
         .map(str::to_ascii_lowercase)
@@ -199,26 +192,34 @@ pub fn check_command(serial: &str, cmd: &str) -> Result<(), DeviceError> {
     }
 }
 
+/// CMD after the shell's quote removal, which happens before a word is run: `p''m`,
+/// `"p"m`, `p\m` and a backslash-newline inside a word all run `pm`. Both matchers of
+/// the guard read this. (Expansions such as `$x` are beyond a word match; the tool never
+/// builds a command from text it did not write.)
+fn unquoted(cmd: &str) -> String {
+    cmd.replace("\\\n", "")
+        .chars()
+        .filter(|c| !matches!(c, '\'' | '"' | '\\'))
+        .collect()
+}
+
 /// Whether CMD holds an `am start` (or `cmd activity start`) whose arguments are not one
-/// of the allowed starts. Arguments are compared as the shell would pass them: the
-/// engine single-quotes them, so quotes are removed; case is kept (components are
-/// case-sensitive). A start hidden behind `;`/`&&` is found too.
+/// of the allowed starts. Arguments are compared as the shell would pass them (the
+/// engine single-quotes them); case is kept (components are case-sensitive). A start
+/// hidden behind `;`/`&&` is found too.
 fn starts_other_than_allowed(cmd: &str) -> bool {
     let base = |w: &str| w.rsplit('/').next().unwrap_or(w).to_ascii_lowercase();
-    cmd.split([';', '&', '|', '(', ')', '`', '\n'])
+    unquoted(cmd)
+        .split([';', '&', '|', '(', ')', '`', '\n'])
         .any(|segment| {
-            let words: Vec<String> = segment
-                .split_whitespace()
-                .map(|w| w.replace(['\'', '"'], ""))
-                .filter(|w| !w.is_empty())
-                .collect();
+            let words: Vec<&str> = segment.split_whitespace().collect();
             (0..words.len()).any(|i| {
                 // `cmd` may take options before its service (`cmd -w activity …`).
                 let after_cmd = words[i + 1..]
                     .iter()
                     .position(|w| !w.starts_with('-'))
                     .map(|p| i + 1 + p);
-                let from = match (base(&words[i]).as_str(), words.get(i + 1)) {
+                let from = match (base(words[i]).as_str(), words.get(i + 1)) {
                     ("am", Some(s)) if s.starts_with("start") => i + 2,
                     ("cmd", _) => match after_cmd {
                         Some(a)
@@ -231,8 +232,7 @@ fn starts_other_than_allowed(cmd: &str) -> bool {
                     },
                     _ => return false,
                 };
-                let args: Vec<&str> = words[from..].iter().map(String::as_str).collect();
-                !start_allowed(&args)
+                !start_allowed(&words[from..])
             })
         })
 }
@@ -269,6 +269,7 @@ mod tests {
             "reb''oot rec\"\"overy",
             "a''m start -n com.android.settings/.Settings",
             "cm''d package clear com.xiaomi.account",
+            "p\\\nm clear com.xiaomi.account",
             "am start -n 'com.android.settings/.Settings$FactoryResetActivity'",
             "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MainClear",
             "am start -n com.android.settings/.SubSettings --es :android:show_fragment com.android.settings.MasterClear",
@@ -317,6 +318,8 @@ mod tests {
             "am start -n com.xiaomi.account/.ui.AccountSettingsActivity; am start -n com.android.settings/.Settings",
             "cmd activity start-activity -n com.android.settings/.Settings",
             "/system/bin/am start-activity -a android.settings.SETTINGS",
+            "a\\m start -n com.android.settings/.Settings",
+            "c\\md activity start -n com.android.settings/.Settings",
         ] {
             let e = check_command("S1", cmd).unwrap_err();
             assert_eq!(e.exit(), Exit::Refused, "{cmd}");

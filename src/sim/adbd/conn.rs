@@ -205,6 +205,23 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
     }
 }
 
+/// Waits until `at`, to well under a millisecond. tokio's timer rounds a sleep up to the
+/// next whole millisecond, which would add up to 1 ms to every simulated round trip —
+/// twice the modelled USB latency, charged to every request that waits for its answer
+/// (`adb pull`, once per file) and not to a pipeline. So the timer sleeps to the last
+/// millisecond and the rest is waited out by yielding.
+async fn arrive_at(at: std::time::Instant) {
+    const GRAIN: Duration = Duration::from_millis(1);
+    if let Some(coarse) = at.checked_sub(GRAIN) {
+        if coarse > std::time::Instant::now() {
+            tokio::time::sleep_until(coarse.into()).await;
+        }
+    }
+    while std::time::Instant::now() < at {
+        tokio::task::yield_now().await;
+    }
+}
+
 /// USB acknowledges every transfer at once. TCP delays its ACK (up to 40 ms) when it has
 /// nothing to send back, and the adb server, which does not disable Nagle on its
 /// transport sockets, then holds its next small packet until that ACK: a `RECV` queued
@@ -248,7 +265,7 @@ async fn write_loop(
                         if at > std::time::Instant::now() {
                             // What is already written has arrived; only this packet waits.
                             ok = w.flush().await.is_ok();
-                            tokio::time::sleep_until(at.into()).await;
+                            arrive_at(at).await;
                         }
                     }
                     ok && w.write_all(&p.header()).await.is_ok()

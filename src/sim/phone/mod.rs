@@ -157,7 +157,9 @@ pub struct State {
 
 /// What adbd keeps apart from the shell's world. On a phone adbd is its own process: a
 /// long shell command (`sha256sum` of a video) never holds up a file transfer, so the
-/// transport must never wait for [`State`]'s lock, which a command holds while it runs.
+/// transport must not wait for [`State`]'s lock, which a command holds while it runs.
+/// (One exception, for tests only: with a state file, recording a service rewrites the
+/// file and so waits for a running command.)
 #[derive(Default)]
 struct Adbd {
     transport: TransportFaults,
@@ -217,8 +219,10 @@ pub struct Phone {
     id: Identity,
     fs: fs::Fs,
     st: Mutex<State>,
-    /// Never taken while `st` is held, nor the other way round.
+    /// Taken after `st` or alone, never the other way round.
     adbd: Mutex<Adbd>,
+    /// The CNXN banner, built once from read-only props.
+    banner: String,
     link: Arc<watch::Sender<Link>>,
     /// Bumped by every link change, so a delayed "back up" of an older reboot does not
     /// undo a newer unplug.
@@ -443,12 +447,22 @@ impl Phone {
         };
         let (tx, _) = watch::channel(Link::Up);
         let adbd = Adbd::new(&st.costs, &st.faults);
+        // Read-only props: the banner never changes, and adbd must not wait for the
+        // shell's lock to send it.
+        let get = |k: &str| st.props.get(k).cloned().unwrap_or_default();
+        let banner = format!(
+            "device::ro.product.name={};ro.product.model={};ro.product.device={};features=shell_v2,cmd,stat_v2,ls_v2,fixed_push_mkdir,apex,fixed_push_symlink_timestamp",
+            get("ro.product.name"),
+            get("ro.product.model"),
+            get("ro.product.device")
+        );
         let phone = Arc::new_cyclic(|me| Phone {
             profile,
             id,
             fs,
             st: Mutex::new(st),
             adbd: Mutex::new(adbd),
+            banner,
             link: Arc::new(tx),
             link_gen: Arc::new(AtomicU64::new(0)),
             auth: AdbAuth::new(spec.auth),
@@ -538,22 +552,21 @@ impl Phone {
     }
 
     pub fn set_faults(&self, faults: PhoneFaults) {
-        let costs = {
+        {
             let mut st = self.lock();
-            st.faults = faults.clone();
-            st.costs.clone()
-        };
-        self.adbd().update(&costs, &faults);
+            st.faults = faults;
+            // Under `st`, so two setters cannot leave adbd with a stale mix.
+            self.adbd().update(&st.costs, &st.faults);
+        }
         self.write_state();
     }
 
     pub fn set_costs(&self, costs: Costs) {
-        let faults = {
+        {
             let mut st = self.lock();
-            st.costs = costs.clone();
-            st.faults.clone()
-        };
-        self.adbd().update(&costs, &faults);
+            st.costs = costs;
+            self.adbd().update(&st.costs, &st.faults);
+        }
         self.write_state();
     }
 
@@ -787,14 +800,7 @@ impl Device for Phone {
     }
 
     fn banner(&self) -> String {
-        let st = self.lock();
-        let get = |k: &str| st.props.get(k).cloned().unwrap_or_default();
-        format!(
-            "device::ro.product.name={};ro.product.model={};ro.product.device={};features=shell_v2,cmd,stat_v2,ls_v2,fixed_push_mkdir,apex,fixed_push_symlink_timestamp",
-            get("ro.product.name"),
-            get("ro.product.model"),
-            get("ro.product.device")
-        )
+        self.banner.clone()
     }
 
     fn shell<'a>(&'a self, command: &'a str, mut stdin: Stdin) -> BoxFuture<'a, ShellOutput> {
