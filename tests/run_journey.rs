@@ -33,6 +33,8 @@ struct Fake {
     passwords_seen: AtomicUsize,
     /// The cloud sign-in answers 20003 (Xiaomi knows no such account).
     cloud_unknown: AtomicBool,
+    /// What `unaccepted_losses` answers: the backup lists files the phone would not send.
+    unaccepted: Option<String>,
 }
 
 impl Fake {
@@ -121,6 +123,9 @@ impl Steps for Fake {
             },
         )
         .await
+    }
+    async fn unaccepted_losses(&self, _dest: &Path) -> Option<String> {
+        self.unaccepted.clone()
     }
     async fn signout(&self, password: &SecretString) -> StepOutput<Accounts> {
         self.saw(password);
@@ -220,6 +225,23 @@ fn all_text_under(dir: &Path) -> String {
         }
     }
     out
+}
+
+/// Files the phone would not send, their loss not accepted: the reset would be refused,
+/// so the journey stops before the sign-out and the phone keeps its account.
+#[tokio::test]
+async fn unaccepted_lost_files_stop_the_journey_before_the_sign_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let fake = Fake {
+        unaccepted: Some("1 file could not be read and will be lost: DCIM/x.jpg".into()),
+        ..Fake::new("SER-LOST")
+    };
+    let r = run_once(&fake, &journal, dir.path(), false).await;
+    assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
+    assert_eq!(fake.passwords_seen.load(Ordering::SeqCst), 0);
+    assert_eq!(r.outcome.exit_code, 3, "{:?}", r.outcome);
+    assert!(r.outcome.summary.contains("DCIM/x.jpg"), "{:?}", r.outcome);
 }
 
 #[tokio::test]

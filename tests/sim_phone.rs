@@ -587,14 +587,7 @@ fn real_adb_pulls_the_tree_and_loses_a_wiped_phone_for_good() {
     let s = adb.connect(phones[0].port());
 
     let dest = tempfile::tempdir().unwrap();
-    let out = adb.adb(&[
-        "-s",
-        &s,
-        "pull",
-        "/sdcard/DCIM",
-        dest.path().to_str().unwrap(),
-    ]);
-    assert!(out.status.success(), "{}", text(&out.stderr));
+    adb.pull(&s, "/sdcard/DCIM", dest.path());
     for f in host_files(&phone.sdcard_dir().join("DCIM")) {
         let rel = f.strip_prefix(phone.sdcard_dir()).unwrap();
         assert_eq!(

@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mi_offboard::sim::adbd;
+use mi_offboard::sim::adbd::link::LinkCost;
 use mi_offboard::sim::device::{BoxFuture, Device, Link, ShellOutput, Stdin, TransportFaults};
 use sha2::{Digest, Sha256};
 use tokio_util::sync::CancellationToken;
@@ -441,22 +442,51 @@ fn pull_of_a_tree_with_hundreds_of_files_and_a_200_mb_file_is_byte_identical() {
     let adb = common::AdbServer::start();
     let s = adb.connect(sim.port(0));
     let dest = tempfile::tempdir().unwrap();
-    let out = adb.adb(&[
-        "-s",
-        &s,
-        "pull",
-        "/sdcard/DCIM",
-        dest.path().to_str().unwrap(),
-    ]);
-    assert!(
-        out.status.success(),
-        "{}{}",
-        text(&out.stdout),
-        text(&out.stderr)
-    );
+    adb.pull(&s, "/sdcard/DCIM", dest.path());
     let want = tree_hashes(&dcim);
     assert_eq!(want.len(), 402);
     assert_eq!(tree_hashes(&dest.path().join("DCIM")), want);
+}
+
+/// With the link cost on (packets paced and delayed), a pull and shell commands on the
+/// same connection still get every byte, in order: the delay line never reorders or
+/// drops what it holds back.
+#[test]
+fn a_slow_link_delays_packets_but_keeps_every_byte_in_order() {
+    let sim = Sim::start(&["FAKE0011"]);
+    let phone = sim.phone(0);
+    phone.set_faults(TransportFaults {
+        link: LinkCost {
+            bytes_per_sec: Some(50_000_000),
+            round_trip: Duration::from_millis(2),
+        },
+        ..TransportFaults::default()
+    });
+    let dcim = phone.host("/sdcard/DCIM");
+    for i in 0..40u64 {
+        write_file(
+            &dcim.join(format!("Camera/IMG_{i:04}.jpg")),
+            i,
+            (i as usize) * 9_000,
+        );
+    }
+    write_file(&dcim.join("Camera/VID.mp4"), 7, 6 * 1024 * 1024);
+    let adb = common::AdbServer::start();
+    let s = adb.connect(sim.port(0));
+    let dest = tempfile::tempdir().unwrap();
+    std::thread::scope(|scope| {
+        let echoes = scope.spawn(|| {
+            (0..20)
+                .map(|i| text(&adb.adb(&["-s", &s, "shell", &format!("echo {i}")]).stdout))
+                .collect::<Vec<_>>()
+        });
+        adb.pull(&s, "/sdcard/DCIM", dest.path());
+        let echoes = echoes.join().unwrap();
+        for (i, e) in echoes.iter().enumerate() {
+            assert_eq!(e.trim(), i.to_string());
+        }
+    });
+    assert_eq!(tree_hashes(&dest.path().join("DCIM")), tree_hashes(&dcim));
 }
 
 #[test]

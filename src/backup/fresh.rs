@@ -89,12 +89,8 @@ pub fn compare(m: &Manifest, now: plan::Plan, odd: &[String]) -> Recheck {
         .iter()
         .map(|f| (f.path.as_str(), (f.size, f.mtime)))
         .collect();
-    let excused: HashSet<&str> = m
-        .skipped
-        .iter()
-        .filter(|s| plan::loses_data(s))
-        .map(|s| s.path.as_str())
-        .collect();
+    let lost = m.lost();
+    let excused: HashSet<&str> = lost.iter().map(|s| s.path.as_str()).collect();
     let mut out: Vec<String> = now
         .files
         .iter()

@@ -210,6 +210,30 @@ impl Intake {
         Ok(Intake { phones })
     }
 
+    /// The same entries without their passwords, for parts that only match phones and
+    /// read their choices: one copy of each secret is enough.
+    pub fn without_passwords(&self) -> Intake {
+        Intake {
+            phones: self
+                .phones
+                .iter()
+                .map(|e| IntakeEntry {
+                    mi_password: None,
+                    ..e.clone()
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether an owner who refused the loss of their unreadable files might own a phone
+    /// whose IMEI could not be read: their entry names no serial, so only the IMEI could
+    /// have matched it. Such a phone must not fall back to an accepting policy.
+    pub fn refusal_matched_by_imei_only(&self) -> bool {
+        self.phones
+            .iter()
+            .any(|e| e.serial.is_none() && e.accept_unreadable == Some(false))
+    }
+
     /// The entry for a phone: by adb serial first, then by IMEI (a phone on a USB hub
     /// may show a different serial than the owner wrote down; the IMEI is on the box).
     pub fn find(&self, serial: &str, imei: Option<&str>) -> Option<&IntakeEntry> {
@@ -331,7 +355,7 @@ mod tests {
             (
                 "[[phone]]\nserial = \"A\"\naccept_unreadable = yes\n",
                 3,
-                "",
+                "must be quoted",
             ),
         ] {
             let e = parse(text).unwrap_err();

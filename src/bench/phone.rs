@@ -1,7 +1,9 @@
 //! A real phone behind the adb server as the journey's [`Steps`]: inspect (`miui`),
 //! backup (`backup`), sign-out and reset (the UI flows in `flow`), cloud deletion and the
 //! lock check (`cloud`). Converts each module's result into the report's types and each
-//! error into a [`StepError`] with its exit code; adds no logic of its own.
+//! error into a [`StepError`] with its exit code. Its one decision of its own: whose
+//! word, if anyone's, lets a reset erase files the phone would not send
+//! ([`UnreadableRule`]).
 //! Also the bench's device list from adb's track-devices ([`AdbWatch`]).
 
 use super::intake::Intake;
@@ -53,8 +55,9 @@ pub enum UnreadableRule {
     /// `run`: `--accept-unreadable` given (true) or not, for its one phone.
     Operator(bool),
     /// `bench`: the phone's intake entry when it says, else the policy
-    /// ([`Policy::unreadable_consent`]). Only `accept_unreadable` and the matching keys
-    /// of the entries are read here.
+    /// ([`Policy::unreadable_consent`]); but never the policy for a phone whose IMEI is
+    /// unknown while an owner known only by IMEI refused. The entries come without
+    /// passwords ([`Intake::without_passwords`]).
     Bench { policy: Policy, intake: Intake },
 }
 
@@ -70,9 +73,11 @@ impl UnreadableRule {
     pub fn consent(&self, serial: &str, imei: Option<&str>) -> Option<UnreadableConsent> {
         match self {
             UnreadableRule::Operator(accept) => accept.then_some(UnreadableConsent::Operator),
-            UnreadableRule::Bench { policy, intake } => {
-                policy.unreadable_consent(intake.find(serial, imei))
-            }
+            UnreadableRule::Bench { policy, intake } => match intake.find(serial, imei) {
+                // An unknown IMEI proves no phone is not an owner's who said no.
+                None if imei.is_none() && intake.refusal_matched_by_imei_only() => None,
+                entry => policy.unreadable_consent(entry),
+            },
         }
     }
 }
@@ -474,6 +479,33 @@ impl Watch for AdbWatch {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An owner who said no and is known only by IMEI might own the phone whose IMEI
+    /// could not be read: that phone does not fall back to the accepting policy.
+    #[test]
+    fn an_owner_known_by_imei_who_refused_is_not_overruled_when_the_imei_is_unread() {
+        let intake = Intake::parse(
+            "[[phone]]\nimei = \"861234567890123\"\naccept_unreadable = false\nmi_password = \"pw\"\n\n[[phone]]\nserial = \"S2\"\n",
+            Path::new("/nonexistent/intake.toml"),
+        )
+        .unwrap();
+        let intake = intake.without_passwords();
+        assert!(intake.phones.iter().all(|e| e.mi_password.is_none()));
+        let rule = UnreadableRule::Bench {
+            policy: Policy {
+                accept_unreadable: true,
+                ..Policy::default()
+            },
+            intake,
+        };
+        assert_eq!(rule.consent("S1", Some("861234567890123")), None);
+        assert_eq!(rule.consent("S1", None), None);
+        assert_eq!(
+            rule.consent("S1", Some("490154203237518")),
+            Some(UnreadableConsent::Policy)
+        );
+        assert_eq!(rule.consent("S2", None), Some(UnreadableConsent::Policy));
+    }
 
     #[test]
     fn the_reset_note_names_the_lost_files_and_whose_word_let_them_go() {

@@ -343,7 +343,7 @@ async fn bench(args: BenchArgs, global: &Global) -> Result<Exit, Exit> {
     // Each phone's reset asks its own intake entry first: the owner's word on their files.
     let unreadable = UnreadableRule::Bench {
         policy: policy.clone(),
-        intake: intake.clone(),
+        intake: intake.without_passwords(),
     };
     let (lines, shared) = setup(&args.journey, global, unreadable).await?;
     let tracker = shared.adb.track().await.map_err(|e| common::fail_adb(&e))?;
@@ -405,14 +405,16 @@ fn policy_in_force(policy: &Policy, file: Option<&std::path::Path>, intake: &Int
         (_, true) => match owners_said(false) {
             0 => format!("{backup}; files a phone refuses to send are listed and lost"),
             n => format!(
-                "{backup}; files a phone refuses to send are listed and lost, except on the                  {} whose owner refused it in the intake file (not reset then)",
+                "{backup}; files a phone refuses to send are listed and lost, except on the \
+                 {} whose owner refused it in the intake file (not reset then)",
                 phones(n)
             ),
         },
         (_, false) => match owners_said(true) {
             0 => backup,
             n => format!(
-                "{backup}; files a phone refuses to send stop its reset, except on the {}                  whose owner accepted their loss in the intake file",
+                "{backup}; files a phone refuses to send stop its reset, except on the {} \
+                 whose owner accepted their loss in the intake file",
                 phones(n)
             ),
         },

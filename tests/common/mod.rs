@@ -62,6 +62,18 @@ impl AdbServer {
         self.command().args(args).output().expect("run adb")
     }
 
+    /// `adb -s SERIAL pull DEVICE_PATH DEST`, which must succeed.
+    #[allow(dead_code)] // not every test crate pulls
+    pub fn pull(&self, serial: &str, device_path: &str, dest: &std::path::Path) {
+        let out = self.adb(&["-s", serial, "pull", device_path, &dest.to_string_lossy()]);
+        assert!(
+            out.status.success(),
+            "adb pull {device_path} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// `adb connect 127.0.0.1:PORT`, then waits until the phone is `device`.
     /// Returns its serial as adb names it.
     pub fn connect(&self, phone_port: u16) -> String {

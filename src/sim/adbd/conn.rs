@@ -205,21 +205,19 @@ async fn serve_conn(socket: TcpStream, peer: SocketAddr, device: Arc<dyn Device>
     }
 }
 
-/// Waits until `at`, to well under a millisecond. tokio's timer rounds a sleep up to the
-/// next whole millisecond, which would add up to 1 ms to every simulated round trip —
-/// twice the modelled USB latency, charged to every request that waits for its answer
-/// (`adb pull`, once per file) and not to a pipeline. So the timer sleeps to the last
-/// millisecond and the rest is waited out by yielding.
+/// Waits until `at`, to within tens of microseconds. tokio's timer rounds a sleep up to
+/// the next whole millisecond, which would add up to 1 ms to every simulated round trip
+/// — twice the modelled USB latency, charged to every request that waits for its answer
+/// (`adb pull`, once per file) and not to a pipeline. A blocking thread's sleep is
+/// exact, and costs no CPU while it waits.
 async fn arrive_at(at: std::time::Instant) {
-    const GRAIN: Duration = Duration::from_millis(1);
-    if let Some(coarse) = at.checked_sub(GRAIN) {
-        if coarse > std::time::Instant::now() {
-            tokio::time::sleep_until(coarse.into()).await;
-        }
+    if at <= std::time::Instant::now() {
+        return;
     }
-    while std::time::Instant::now() < at {
-        tokio::task::yield_now().await;
-    }
+    let _ = tokio::task::spawn_blocking(move || {
+        std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+    })
+    .await;
 }
 
 /// USB acknowledges every transfer at once. TCP delays its ACK (up to 40 ms) when it has
