@@ -236,15 +236,32 @@ impl Intake {
 
     /// The entry for a phone: by adb serial first, then by IMEI (a phone on a USB hub
     /// may show a different serial than the owner wrote down; the IMEI is on the box).
+    /// An entry whose IMEI contradicts the phone's is another phone's, whatever its
+    /// serial says: serials get mistyped, and cheap boards share cloned ones
+    /// (`0123456789ABCDEF`) — an owner's password and choices must not reach them.
     pub fn find(&self, serial: &str, imei: Option<&str>) -> Option<&IntakeEntry> {
+        let not_contradicted = |e: &&IntakeEntry| match (e.imei.as_deref(), imei) {
+            (Some(said), Some(read)) => same_imei(said, read),
+            _ => true,
+        };
         self.phones
             .iter()
+            .filter(not_contradicted)
             .find(|e| e.serial.as_deref() == Some(serial))
             .or_else(|| {
                 let imei = imei?;
-                self.phones.iter().find(|e| e.imei.as_deref() == Some(imei))
+                self.phones
+                    .iter()
+                    .find(|e| e.imei.as_deref().is_some_and(|i| same_imei(i, imei)))
             })
     }
+}
+
+/// Whether two IMEIs name the same phone: their first 14 digits (the IMEI proper) agree,
+/// so the 15-digit form with its check digit, the 14-digit one and a 16-digit IMEISV
+/// from the box all match.
+fn same_imei(a: &str, b: &str) -> bool {
+    a.len() >= 14 && b.len() >= 14 && a.get(..14) == b.get(..14)
 }
 
 #[cfg(test)]
@@ -368,6 +385,26 @@ mod tests {
             assert!(shown.contains(says), "{shown}");
         }
         assert!(parse("[[phone]]\nserial = \"A\"\naccept_unreadables = true\n").is_err());
+    }
+
+    #[test]
+    fn an_entry_whose_imei_contradicts_the_phone_is_not_its_entry() {
+        let i = parse(
+            "[[phone]]\nserial = \"0123456789ABCDEF\"\nimei = \"86123456789012\"\naccount_id = \"A\"\n",
+        )
+        .unwrap();
+        let id = |serial: &str, imei: Option<&str>| {
+            i.find(serial, imei).and_then(|e| e.account_id.clone())
+        };
+        // The same IMEI in its 15-digit form (check digit) or unread: the owner's phone.
+        assert_eq!(
+            id("0123456789ABCDEF", Some("861234567890123")),
+            Some("A".into())
+        );
+        assert_eq!(id("0123456789ABCDEF", None), Some("A".into()));
+        assert_eq!(id("other", Some("8612345678901234")), Some("A".into()));
+        // A cloned serial on another phone: not the owner's.
+        assert_eq!(id("0123456789ABCDEF", Some("490154203237518")), None);
     }
 
     #[test]
