@@ -226,14 +226,18 @@ fn seen(serials: &[&str]) -> Vec<Seen> {
         .collect()
 }
 
-fn config(dest: &Path) -> Arc<BenchConfig> {
-    Arc::new(BenchConfig {
+fn bench_config(dest: &Path) -> BenchConfig {
+    BenchConfig {
         dest: dest.to_owned(),
         policy: Policy::default(),
         intake: Intake::default(),
         until_idle: Some(Duration::from_millis(300)),
         host: "bench-test".into(),
-    })
+    }
+}
+
+fn config(dest: &Path) -> Arc<BenchConfig> {
+    Arc::new(bench_config(dest))
 }
 
 /// A bench over one scripted phone (SERIAL), fed by the returned sender.
@@ -439,6 +443,37 @@ async fn phone_back_before_its_journey_noticed_the_unplug_resumes_at_once() {
         vec![OutcomeStatus::Interrupted, OutcomeStatus::Done]
     );
     assert_eq!(script.calls(), RESUMED_AT_RESET);
+}
+
+/// An owner's entry that no phone matched (a typo in the serial) is named at the end,
+/// so the operator finds it before the owner leaves.
+#[tokio::test]
+async fn intake_entries_no_phone_matched_are_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let intake = Intake::parse(
+        "[[phone]]\nserial = \"M\"\n\n[[phone]]\nserial = \"MTYPO\"\nimei = \"490154203237518\"\n",
+        Path::new("/nonexistent/intake.toml"),
+    )
+    .unwrap();
+    let cfg = Arc::new(BenchConfig {
+        intake,
+        ..bench_config(dir.path())
+    });
+    let (tx, _lines, bench) = one_phone_bench(
+        dir.path(),
+        "M",
+        &clean_script(),
+        cfg,
+        CancellationToken::new(),
+    );
+    tx.send(seen(&["M"])).unwrap();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    assert_eq!(summary.phones.len(), 1);
+    assert_eq!(summary.phones[0].intake_entry, Some(0));
+    assert_eq!(
+        summary.intake_unmatched,
+        vec!["serial MTYPO, IMEI 490154203237518".to_owned()]
+    );
 }
 
 #[tokio::test]

@@ -240,20 +240,36 @@ impl Intake {
     /// serial says: serials get mistyped, and cheap boards share cloned ones
     /// (`0123456789ABCDEF`) — an owner's password and choices must not reach them.
     pub fn find(&self, serial: &str, imei: Option<&str>) -> Option<&IntakeEntry> {
-        let not_contradicted = |e: &&IntakeEntry| match (e.imei.as_deref(), imei) {
+        self.index_of(serial, imei).map(|i| &self.phones[i])
+    }
+
+    /// [`Intake::find`], as the entry's position in `phones`.
+    pub fn index_of(&self, serial: &str, imei: Option<&str>) -> Option<usize> {
+        let not_contradicted = |e: &IntakeEntry| match (e.imei.as_deref(), imei) {
             (Some(said), Some(read)) => same_imei(said, read),
             _ => true,
         };
         self.phones
             .iter()
-            .filter(not_contradicted)
-            .find(|e| e.serial.as_deref() == Some(serial))
+            .position(|e| not_contradicted(e) && e.serial.as_deref() == Some(serial))
             .or_else(|| {
                 let imei = imei?;
                 self.phones
                     .iter()
-                    .find(|e| e.imei.as_deref().is_some_and(|i| same_imei(i, imei)))
+                    .position(|e| e.imei.as_deref().is_some_and(|i| same_imei(i, imei)))
             })
+    }
+
+    /// How an entry names its phone, for the operator: "serial X, IMEI Y".
+    pub fn describe(&self, index: usize) -> String {
+        let Some(e) = self.phones.get(index) else {
+            return String::new();
+        };
+        [("serial", &e.serial), ("IMEI", &e.imei)]
+            .iter()
+            .filter_map(|(what, v)| v.as_ref().map(|v| format!("{what} {v}")))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 }
 

@@ -78,6 +78,8 @@ pub struct PhoneResult {
     pub status: OutcomeStatus,
     pub exit: i32,
     pub summary: String,
+    /// The intake entry the phone was matched to (its position), when it was.
+    pub intake_entry: Option<usize>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -89,6 +91,9 @@ pub struct BenchSummary {
     pub stopped: bool,
     /// Set when the device list could not be followed (adb server gone).
     pub watch_error: Option<String>,
+    /// Intake entries no phone was matched to, as they name their phone: a serial or
+    /// IMEI typed wrong, or a phone that never came, which the operator should see.
+    pub intake_unmatched: Vec<String>,
 }
 
 impl BenchSummary {
@@ -226,6 +231,7 @@ pub async fn run<W: Watch, F: PhoneFactory>(
                     status: OutcomeStatus::Failed,
                     exit: Exit::Other.code(),
                     summary: "internal error: the journey panicked".to_owned(),
+                    intake_entry: None,
                 });
                 let back = went_away.remove(&serial) && present.contains(&serial);
                 let interrupted = result.status == OutcomeStatus::Interrupted;
@@ -256,6 +262,15 @@ pub async fn run<W: Watch, F: PhoneFactory>(
             summary.phones.push(result);
         }
     }
+    let matched: HashSet<usize> = summary
+        .phones
+        .iter()
+        .filter_map(|p| p.intake_entry)
+        .collect();
+    summary.intake_unmatched = (0..config.intake.phones.len())
+        .filter(|i| !matched.contains(i))
+        .map(|i| config.intake.describe(i))
+        .collect();
     summary
 }
 
@@ -283,6 +298,7 @@ async fn phone_task<F: PhoneFactory>(
         status: OutcomeStatus::Failed,
         exit: e.exit().code(),
         summary: e.to_string(),
+        intake_entry: None,
     };
     let env = JourneyEnv {
         journal: &journal,
@@ -300,12 +316,14 @@ async fn phone_task<F: PhoneFactory>(
             return fail(&e);
         }
     };
+    let mut matched = None;
     let report = match &prepared.inspection {
         Err(_) => prepared.inspect_failed(),
         Ok(inspection) => {
-            let entry = config
+            matched = config
                 .intake
-                .find(&serial, inspection.device.imei.as_deref());
+                .index_of(&serial, inspection.device.imei.as_deref());
+            let entry = matched.map(|i| &config.intake.phones[i]);
             let facts = PhoneFacts::from_inspection(inspection);
             match config.policy.decide(&facts, entry) {
                 Decision::OwnerActionNeeded { reasons } => prepared.refuse(&Refusal { reasons }),
@@ -324,6 +342,7 @@ async fn phone_task<F: PhoneFactory>(
             status: r.outcome.status,
             exit: r.outcome.exit_code,
             summary: r.outcome.summary,
+            intake_entry: matched,
         },
         Err(e) => {
             reporter.finish(&serial, false, &e.to_string());

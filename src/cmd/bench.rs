@@ -488,6 +488,7 @@ fn print_summary(summary: &BenchSummary, json: bool) {
             "phones": phones,
             "stopped": summary.stopped,
             "watch_error": summary.watch_error,
+            "intake_unmatched": summary.intake_unmatched,
             "exit_code": summary.exit().code(),
         });
         println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
@@ -499,6 +500,13 @@ fn print_summary(summary: &BenchSummary, json: bool) {
     for p in &summary.phones {
         let serial: String = p.serial.chars().filter(|c| !c.is_control()).collect();
         println!("{serial:<22} {:<20} {}", p.status.as_str(), p.summary);
+    }
+    if !summary.intake_unmatched.is_empty() {
+        println!(
+            "intake entries no phone matched (a serial or IMEI typed wrong, or the phone \
+             never came): {}",
+            summary.intake_unmatched.join("; ")
+        );
     }
     if let Some(e) = &summary.watch_error {
         eprintln!("mi-offboard: lost the adb server's device list: {e}");
