@@ -476,6 +476,37 @@ async fn intake_entries_no_phone_matched_are_listed() {
     );
 }
 
+/// The owner's entry names this phone's serial but another IMEI (their dual-SIM phone's
+/// second one, say): the phone is neither run with the owner's choices nor as if it had
+/// no entry (the policy's defaults would erase it unasked); it waits for the operator.
+#[tokio::test]
+async fn a_serial_match_with_another_imei_is_refused_and_counted_as_matched() {
+    let dir = tempfile::tempdir().unwrap();
+    let intake = Intake::parse(
+        "[[phone]]\nserial = \"M\"\nimei = \"490154203237518\"\n",
+        Path::new("/nonexistent/intake.toml"),
+    )
+    .unwrap();
+    let cfg = Arc::new(BenchConfig {
+        intake,
+        ..bench_config(dir.path())
+    });
+    let script = clean_script();
+    let (tx, _lines, bench) =
+        one_phone_bench(dir.path(), "M", &script, cfg, CancellationToken::new());
+    tx.send(seen(&["M"])).unwrap();
+    let summary = tokio::time::timeout(WAIT, bench).await.unwrap().unwrap();
+    assert_eq!(script.calls(), vec![StepKind::Inspect]);
+    let p = &summary.phones[0];
+    assert_eq!(p.status, OutcomeStatus::OwnerActionNeeded, "{p:?}");
+    assert!(
+        p.summary
+            .contains("gives IMEI 490154203237518, but this phone reports 861234567890123"),
+        "{p:?}"
+    );
+    assert!(summary.intake_unmatched.is_empty());
+}
+
 #[tokio::test]
 async fn unauthorized_phone_is_announced_once_and_starts_when_allowed() {
     let dir = tempfile::tempdir().unwrap();

@@ -190,8 +190,11 @@ impl Intake {
             }
             for earlier in &phones {
                 let same_serial = serial.is_some() && earlier.serial == serial;
-                let same_imei = imei.is_some() && earlier.imei == imei;
-                if same_serial || same_imei {
+                let imei_twice = match (&imei, &earlier.imei) {
+                    (Some(a), Some(b)) => same_imei(a, b),
+                    _ => false,
+                };
+                if same_serial || imei_twice {
                     return Err(invalid(
                         "the same phone is listed twice (serial or IMEI)".to_owned(),
                     ));
@@ -236,28 +239,41 @@ impl Intake {
 
     /// The entry for a phone: by adb serial first, then by IMEI (a phone on a USB hub
     /// may show a different serial than the owner wrote down; the IMEI is on the box).
-    /// An entry whose IMEI contradicts the phone's is another phone's, whatever its
-    /// serial says: serials get mistyped, and cheap boards share cloned ones
-    /// (`0123456789ABCDEF`) — an owner's password and choices must not reach them.
+    /// A serial match whose IMEI differs is still returned: [`Intake::imei_conflict`]
+    /// says so, and the phone is refused rather than run as if it had no entry.
     pub fn find(&self, serial: &str, imei: Option<&str>) -> Option<&IntakeEntry> {
         self.index_of(serial, imei).map(|i| &self.phones[i])
     }
 
     /// [`Intake::find`], as the entry's position in `phones`.
     pub fn index_of(&self, serial: &str, imei: Option<&str>) -> Option<usize> {
-        let not_contradicted = |e: &IntakeEntry| match (e.imei.as_deref(), imei) {
-            (Some(said), Some(read)) => same_imei(said, read),
-            _ => true,
-        };
         self.phones
             .iter()
-            .position(|e| not_contradicted(e) && e.serial.as_deref() == Some(serial))
+            .position(|e| e.serial.as_deref() == Some(serial))
             .or_else(|| {
                 let imei = imei?;
                 self.phones
                     .iter()
                     .position(|e| e.imei.as_deref().is_some_and(|i| same_imei(i, imei)))
             })
+    }
+
+    /// Why entry `index`, matched by serial, may not be this phone's: its IMEI differs
+    /// from the one the phone reports. A dual-SIM phone's other IMEI, a typo, or another
+    /// phone with the same serial (cheap boards share `0123456789ABCDEF`): which one
+    /// cannot be told, so neither the owner's choices nor the policy's defaults apply.
+    pub fn imei_conflict(&self, index: usize, imei: Option<&str>) -> Option<String> {
+        let e = self.phones.get(index)?;
+        let (said, read) = (e.imei.as_deref()?, imei?);
+        (!same_imei(said, read)).then(|| {
+            format!(
+                "intake entry #{} ({}) gives IMEI {said}, but this phone reports {read} (a \
+                 dual-SIM phone's other IMEI, a typo, or another phone with the same serial): \
+                 write the IMEI the phone reports (the first line of *#06#) and run again",
+                index + 1,
+                self.describe(index)
+            )
+        })
     }
 
     /// How an entry names its phone, for the operator: "serial X, IMEI Y".
@@ -404,7 +420,7 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_whose_imei_contradicts_the_phone_is_not_its_entry() {
+    fn a_serial_match_whose_imei_differs_is_a_conflict_not_a_match() {
         let i = parse(
             "[[phone]]\nserial = \"0123456789ABCDEF\"\nimei = \"86123456789012\"\naccount_id = \"A\"\n",
         )
@@ -413,14 +429,29 @@ mod tests {
             i.find(serial, imei).and_then(|e| e.account_id.clone())
         };
         // The same IMEI in its 15-digit form (check digit) or unread: the owner's phone.
-        assert_eq!(
-            id("0123456789ABCDEF", Some("861234567890123")),
-            Some("A".into())
+        for (serial, imei) in [
+            ("0123456789ABCDEF", Some("861234567890123")),
+            ("0123456789ABCDEF", None),
+            ("other", Some("8612345678901234")),
+        ] {
+            assert_eq!(id(serial, imei), Some("A".into()));
+            assert_eq!(i.imei_conflict(0, imei), None);
+        }
+        // Another IMEI behind the same serial: found, and flagged.
+        let read = Some("490154203237518");
+        assert_eq!(i.index_of("0123456789ABCDEF", read), Some(0));
+        let why = i.imei_conflict(0, read).unwrap_or_default();
+        assert!(
+            why.starts_with("intake entry #1 (serial 0123456789ABCDEF, IMEI 86123456789012) gives IMEI 86123456789012, but this phone reports 490154203237518"),
+            "{why}"
         );
-        assert_eq!(id("0123456789ABCDEF", None), Some("A".into()));
-        assert_eq!(id("other", Some("8612345678901234")), Some("A".into()));
-        // A cloned serial on another phone: not the owner's.
-        assert_eq!(id("0123456789ABCDEF", Some("490154203237518")), None);
+        // The same phone twice, once by its IMEISV: refused at load.
+        assert!(
+            parse(
+                "[[phone]]\nimei = \"861234567890123\"\n[[phone]]\nimei = \"8612345678901299\"\n"
+            )
+            .is_err()
+        );
     }
 
     #[test]

@@ -73,10 +73,13 @@ impl UnreadableRule {
     pub fn consent(&self, serial: &str, imei: Option<&str>) -> Option<UnreadableConsent> {
         match self {
             UnreadableRule::Operator(accept) => accept.then_some(UnreadableConsent::Operator),
-            UnreadableRule::Bench { policy, intake } => match intake.find(serial, imei) {
+            UnreadableRule::Bench { policy, intake } => match intake.index_of(serial, imei) {
+                // The bench refuses such a phone; should it get here, nobody consented.
+                Some(i) if intake.imei_conflict(i, imei).is_some() => None,
+                Some(i) => policy.unreadable_consent(intake.phones.get(i)),
                 // An unknown IMEI proves no phone is not an owner's who said no.
                 None if imei.is_none() && intake.refusal_matched_by_imei_only() => None,
-                entry => policy.unreadable_consent(entry),
+                None => policy.unreadable_consent(None),
             },
         }
     }

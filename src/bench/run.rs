@@ -323,9 +323,15 @@ async fn phone_task<F: PhoneFactory>(
             matched = config
                 .intake
                 .index_of(&serial, inspection.device.imei.as_deref());
+            let imei = inspection.device.imei.as_deref();
+            let conflict = matched.and_then(|i| config.intake.imei_conflict(i, imei));
             let entry = matched.map(|i| &config.intake.phones[i]);
             let facts = PhoneFacts::from_inspection(inspection);
-            match config.policy.decide(&facts, entry) {
+            let decision = match conflict {
+                Some(why) => Decision::OwnerActionNeeded { reasons: vec![why] },
+                None => config.policy.decide(&facts, entry),
+            };
+            match decision {
                 Decision::OwnerActionNeeded { reasons } => prepared.refuse(&Refusal { reasons }),
                 Decision::Proceed(plan) => {
                     let secrets = Secrets {
@@ -346,7 +352,10 @@ async fn phone_task<F: PhoneFactory>(
         },
         Err(e) => {
             reporter.finish(&serial, false, &e.to_string());
-            fail(&e)
+            PhoneResult {
+                intake_entry: matched,
+                ..fail(&e)
+            }
         }
     }
 }
