@@ -4,10 +4,10 @@
 
 mod steps_support;
 
-use mi_offboard::exit::{Exit, HasExit};
+use mi_offboard::exit::Exit;
 use mi_offboard::flow::journey::*;
 use mi_offboard::progress::Silent;
-use mi_offboard::report::journal::{Journal, JournalError, JourneyStart};
+use mi_offboard::report::journal::Journal;
 use mi_offboard::report::*;
 use mi_offboard::secret::{ExposeSecret, SecretString};
 use std::path::Path;
@@ -225,64 +225,6 @@ fn all_text_under(dir: &Path) -> String {
         }
     }
     out
-}
-
-/// This process went silent long enough (a laptop asleep) that another took the phone
-/// over: when it wakes, the step it was in stops at the next heartbeat instead of
-/// driving the phone alongside the new holder, and nothing after it runs.
-#[tokio::test(start_paused = true)]
-async fn a_journey_taken_over_by_another_process_stops_in_the_middle_of_its_step() {
-    let dir = tempfile::tempdir().unwrap();
-    let journal = Journal::open(dir.path()).unwrap();
-    let fake = Fake::new("SER-TAKEN");
-    fake.hang.lock().unwrap().push(StepKind::Backup);
-    let p = prepare_fresh(&fake, &journal, dir.path()).await;
-    let plan = plan_for_run(p.inspection.as_ref().unwrap(), None, None).unwrap();
-    let secrets = secrets();
-    // Paused time: the 30 s heartbeats pass at once; ten minutes means it never stopped.
-    let run = tokio::time::timeout(
-        std::time::Duration::from_secs(600),
-        p.execute(&plan, &secrets),
-    );
-    let take_over = async {
-        while !fake.calls().contains(&StepKind::Backup) {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-        // What another process sees of a holder that stopped beating.
-        let db =
-            rusqlite::Connection::open(dir.path().join(mi_offboard::report::journal::FILE_NAME))
-                .unwrap();
-        db.execute(
-            "UPDATE journeys SET lease_heartbeat = '2000-01-01T00:00:00.000Z' WHERE serial = 'SER-TAKEN'",
-            [],
-        )
-        .unwrap();
-        let other = Journal::open(dir.path()).unwrap();
-        let taken = other
-            .open_journey(&JourneyStart {
-                serial: "SER-TAKEN".into(),
-                mode: "bench".into(),
-                plan: vec![],
-                host: "bench-2".into(),
-                pid: 4242,
-            })
-            .unwrap();
-        assert!(
-            taken.taken_over.is_some(),
-            "the silent lease was taken over"
-        );
-        taken
-    };
-    let (result, _new_holder) = tokio::join!(run, take_over);
-    let err = result
-        .expect("the step went on although another process holds the phone")
-        .expect_err("the journey ended well although another process holds it");
-    assert!(
-        matches!(err, JourneyError::Journal(JournalError::LeaseLost { .. })),
-        "{err}"
-    );
-    assert_eq!(err.exit(), Exit::Refused);
-    assert_eq!(fake.calls(), vec![StepKind::Inspect, StepKind::Backup]);
 }
 
 /// Files the phone would not send, their loss not accepted: the reset would be refused,

@@ -330,9 +330,6 @@ pub struct Prepared<'a, S: Steps> {
     before: Option<Inspection>,
     warnings: Vec<String>,
     heartbeat: Option<tokio::task::AbortHandle>,
-    /// Cancelled by the heartbeat when another process has taken the journey over: the
-    /// step in progress stops there, as the next one would refuse to start.
-    lease_lost: CancellationToken,
 }
 
 impl<S: Steps> Drop for Prepared<'_, S> {
@@ -431,23 +428,15 @@ pub async fn prepare<'a, S: Steps>(
             out.map(|d| d.value)
         }
     };
-    let lease_lost = CancellationToken::new();
     let heartbeat = tokio::runtime::Handle::try_current().ok().map(|rt| {
         let log = log.clone();
-        let lost = lease_lost.clone();
         rt.spawn(async move {
             loop {
                 tokio::time::sleep(HEARTBEAT_EVERY).await;
                 match log.heartbeat() {
                     Ok(()) => {}
-                    // Another process holds the phone now (this one was silent long
-                    // enough to look gone, e.g. a laptop asleep): two drivers on one
-                    // phone is worse than a step left half-done, which the new holder
-                    // resumes. The step in progress stops; the next refuses.
-                    Err(JournalError::LeaseLost { .. }) => {
-                        lost.cancel();
-                        break;
-                    }
+                    // Another process holds the phone now: the next step refuses.
+                    Err(JournalError::LeaseLost { .. }) => break,
                     // A busy or briefly failing database: beat again next time, long
                     // before the lease could look stale to another process.
                     Err(_) => {}
@@ -464,7 +453,6 @@ pub async fn prepare<'a, S: Steps>(
         before,
         warnings,
         heartbeat,
-        lease_lost,
     })
 }
 
@@ -852,15 +840,7 @@ impl<'a, S: Steps> Prepared<'a, S> {
         }
         self.env.reporter.step(&serial, kind.as_str());
         let id = self.log.begin(kind)?;
-        let lost = self.lease_lost.clone();
-        let ended = tokio::select! {
-            ended = fut => ended,
-            // Nothing is written: the journal is the new holder's now.
-            () = lost.cancelled() => {
-                return Err(JournalError::LeaseLost { journey: self.log.id }.into());
-            }
-        };
-        match ended {
+        match fut.await {
             Ok(done) => {
                 let detail = serde_json::to_value(&done.value).ok();
                 self.log.end(

@@ -56,7 +56,7 @@ pub enum JournalError {
     )]
     Busy { serial: String, lease: Lease },
     #[error(
-        "another process took over journey {journey} (this one was thought gone); this run stops here and leaves the phone to it"
+        "another process took over journey {journey} (this one was thought gone); stopping before the next step"
     )]
     LeaseLost { journey: JourneyId },
 }
