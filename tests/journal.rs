@@ -340,6 +340,7 @@ fn a_second_process_on_the_same_phone_is_refused_with_exit_3() {
     // Other phones are not affected.
     run.open_journey(&start_as("LEASE2", "test-host", 1))
         .unwrap();
+    let open_step = held.begin(StepKind::Inspect).unwrap();
     // Released, the journey is free, and resumed with what the holder recorded.
     held.release().unwrap();
     let taken = run
@@ -351,11 +352,25 @@ fn a_second_process_on_the_same_phone_is_refused_with_exit_3() {
         taken.taken_over.is_none(),
         "a released lease is not a takeover"
     );
-    // The former holder finds out before its next step.
+    // The former holder finds out before its next step, and writes nothing more into
+    // the journey that is the new holder's now: no step end, no outcome, no closing.
     assert!(matches!(
         held.begin(StepKind::Backup),
         Err(JournalError::LeaseLost { .. })
     ));
+    let lost = |r: Result<(), JournalError>| matches!(r, Err(JournalError::LeaseLost { .. }));
+    assert!(lost(held.end(open_step, &StepEnd::default())));
+    let done = Outcome {
+        status: OutcomeStatus::Done,
+        exit_code: 0,
+        summary: "the old holder says done".into(),
+    };
+    assert!(lost(held.record_outcome(&done)));
+    assert!(lost(held.close(&done)));
+    taken
+        .heartbeat()
+        .expect("the new holder still holds the journey");
+    assert!(taken.unfinished().any(|r| r.id == open_step));
 }
 
 #[test]

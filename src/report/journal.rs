@@ -388,8 +388,11 @@ impl JourneyLog {
             .with(|s| s.release(self.id, &self.host, self.pid))
     }
 
-    /// Checkpoint: the step ended so.
+    /// Checkpoint: the step ended so. Only while this process holds the lease: a
+    /// process that was thought gone and taken over must not write into the new
+    /// holder's journey (nor, below, close it).
     pub fn end(&self, step: StepId, end: &StepEnd) -> Result<(), JournalError> {
+        self.heartbeat()?;
         self.journal
             .with(|s| s.end_step(step, end, Timestamp::now()))
     }
@@ -403,6 +406,7 @@ impl JourneyLog {
     /// Records the outcome. A done journey (verified or not: what is left is for a
     /// person) is closed; any other stays open so the next run of this phone resumes it.
     pub fn record_outcome(&self, outcome: &Outcome) -> Result<(), JournalError> {
+        self.heartbeat()?;
         let close = matches!(
             outcome.status,
             OutcomeStatus::Done | OutcomeStatus::DoneUnverified
@@ -414,6 +418,7 @@ impl JourneyLog {
     /// Ends the journey whatever its outcome, so the next run starts afresh (e.g. a
     /// refused phone that the owner will fix: its inspection must be redone anyway).
     pub fn close(&self, outcome: &Outcome) -> Result<(), JournalError> {
+        self.heartbeat()?;
         self.journal
             .with(|s| s.set_outcome(self.id, outcome, true, Timestamp::now()))
     }
