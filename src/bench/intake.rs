@@ -137,13 +137,20 @@ impl Intake {
                 message,
             };
             let serial = clean(raw.serial);
-            let imei = clean(raw.imei);
+            // As printed on a box: "86 123456 789012 7", or with dashes.
+            let imei = clean(raw.imei).map(|i| i.replace([' ', '-'], ""));
             if serial.is_none() && imei.is_none() {
                 return Err(invalid("give the phone's serial or its IMEI".to_owned()));
             }
             if let Some(imei) = &imei {
                 if !(14..=16).contains(&imei.len()) || !imei.bytes().all(|b| b.is_ascii_digit()) {
                     return Err(invalid(format!("IMEI {imei:?} is not 14 to 16 digits")));
+                }
+                // A 15-digit IMEI carries a check digit: most typos fail it.
+                if imei.len() == 15 && !crate::miui::imei::is_valid_imei(imei) {
+                    return Err(invalid(format!(
+                        "IMEI {imei} fails its check digit: a typo? (copy it from *#06# or the box)"
+                    )));
                 }
             }
             let mi_password = match (raw.mi_password, raw.mi_password_file) {
@@ -308,7 +315,7 @@ mod tests {
     #[test]
     fn entries_by_serial_and_imei_with_crlf() {
         let i = parse(
-            "[[phone]]\r\nserial = \"4f8e2a1c\"\r\naccount_id = \"6123456789\"\r\nmi_password = \"s3cr3t pass\"\r\nbackup = true\r\n\r\n[[phone]]\r\nimei = \"861234567890123\"\r\n",
+            "[[phone]]\r\nserial = \"4f8e2a1c\"\r\naccount_id = \"6123456789\"\r\nmi_password = \"s3cr3t pass\"\r\nbackup = true\r\n\r\n[[phone]]\r\nimei = \"861234567890127\"\r\n",
         )
         .unwrap();
         assert_eq!(i.phones.len(), 2);
@@ -319,7 +326,7 @@ mod tests {
         );
         assert_eq!(a.backup, Some(true));
         assert_eq!(a.confirmed_deletion(), None);
-        assert!(i.find("other", Some("861234567890123")).is_some());
+        assert!(i.find("other", Some("861234567890127")).is_some());
         assert!(i.find("other", Some("000000000000000")).is_none());
         assert!(i.find("other", None).is_none());
         assert!(parse("").unwrap().phones.is_empty());
@@ -420,6 +427,14 @@ mod tests {
     }
 
     #[test]
+    fn imeis_are_taken_as_printed_and_typos_fail_the_check_digit() {
+        let i = parse("[[phone]]\nimei = \"86 123456 789012 7\"\n").unwrap();
+        assert_eq!(i.phones[0].imei.as_deref(), Some("861234567890127"));
+        let e = parse("[[phone]]\nimei = \"861234567890124\"\n").unwrap_err();
+        assert!(e.to_string().contains("fails its check digit"), "{e}");
+    }
+
+    #[test]
     fn a_serial_match_whose_imei_differs_is_a_conflict_not_a_match() {
         let i = parse(
             "[[phone]]\nserial = \"0123456789ABCDEF\"\nimei = \"86123456789012\"\naccount_id = \"A\"\n",
@@ -430,9 +445,9 @@ mod tests {
         };
         // The same IMEI in its 15-digit form (check digit) or unread: the owner's phone.
         for (serial, imei) in [
-            ("0123456789ABCDEF", Some("861234567890123")),
+            ("0123456789ABCDEF", Some("861234567890127")),
             ("0123456789ABCDEF", None),
-            ("other", Some("8612345678901234")),
+            ("other", Some("8612345678901274")),
         ] {
             assert_eq!(id(serial, imei), Some("A".into()));
             assert_eq!(i.imei_conflict(0, imei), None);
@@ -448,7 +463,7 @@ mod tests {
         // The same phone twice, once by its IMEISV: refused at load.
         assert!(
             parse(
-                "[[phone]]\nimei = \"861234567890123\"\n[[phone]]\nimei = \"8612345678901299\"\n"
+                "[[phone]]\nimei = \"861234567890127\"\n[[phone]]\nimei = \"8612345678901299\"\n"
             )
             .is_err()
         );

@@ -488,7 +488,7 @@ mod tests {
     #[test]
     fn an_owner_known_by_imei_who_refused_is_not_overruled_when_the_imei_is_unread() {
         let intake = Intake::parse(
-            "[[phone]]\nimei = \"861234567890123\"\naccept_unreadable = false\nmi_password = \"pw\"\n\n[[phone]]\nserial = \"S2\"\n",
+            "[[phone]]\nimei = \"861234567890127\"\naccept_unreadable = false\nmi_password = \"pw\"\n\n[[phone]]\nserial = \"S2\"\n",
             Path::new("/nonexistent/intake.toml"),
         )
         .unwrap();
@@ -501,7 +501,7 @@ mod tests {
             },
             intake,
         };
-        assert_eq!(rule.consent("S1", Some("861234567890123")), None);
+        assert_eq!(rule.consent("S1", Some("861234567890127")), None);
         assert_eq!(rule.consent("S1", None), None);
         assert_eq!(
             rule.consent("S1", Some("490154203237518")),

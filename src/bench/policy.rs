@@ -620,8 +620,8 @@ mod tests {
             ..Policy::default()
         };
         let intake =
-            Intake::parse("[[phone]]\nimei = \"861234567890123\"\n", Path::new("i")).unwrap();
-        let known = intake.find("X", Some("861234567890123"));
+            Intake::parse("[[phone]]\nimei = \"861234567890127\"\n", Path::new("i")).unwrap();
+        let known = intake.find("X", Some("861234567890127"));
         assert!(known.is_some());
         let Decision::Proceed(plan) = pol.decide(&facts(&[], false, 0, false), known) else {
             panic!()
