@@ -502,10 +502,16 @@ fn print_summary(summary: &BenchSummary, json: bool) {
         println!("{serial:<22} {:<20} {}", p.status.as_str(), p.summary);
     }
     if !summary.intake_unmatched.is_empty() {
+        // Typed by people: no terminal control characters reach the screen.
+        let named: String = summary
+            .intake_unmatched
+            .join("; ")
+            .chars()
+            .filter(|c| !c.is_control())
+            .collect();
         println!(
             "intake entries no phone matched (a serial or IMEI typed wrong, or the phone \
-             never came): {}",
-            summary.intake_unmatched.join("; ")
+             never came): {named}"
         );
     }
     if let Some(e) = &summary.watch_error {
