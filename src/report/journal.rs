@@ -56,7 +56,7 @@ pub enum JournalError {
     )]
     Busy { serial: String, lease: Lease },
     #[error(
-        "another process took over journey {journey} (this one was thought gone); stopping before the next step"
+        "another process took over journey {journey} (this one was silent long enough to be thought gone); this run records nothing more and starts no further step: the phone is that process's now"
     )]
     LeaseLost { journey: JourneyId },
 }
